@@ -1,0 +1,5 @@
+"""Allow `python -m tap_contactship`."""
+
+from tap_contactship.tap import main
+
+main()

@@ -1,0 +1,344 @@
+"""The base stream every Contactship endpoint shares: requests, paging, retries."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import sys
+import time
+import typing as t
+from functools import cached_property
+from http import HTTPStatus
+from urllib.parse import urlparse
+
+import requests
+from singer_sdk import RESTStream
+from singer_sdk.authenticators import APIKeyAuthenticator
+from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.streams.rest import PageContext
+
+from tap_contactship import __version__
+from tap_contactship.errors import APIError, redact
+from tap_contactship.pagination import OverlapOffsetPaginator, Page, request_limit
+
+if sys.version_info >= (3, 12):
+    from typing import override
+else:
+    from typing_extensions import override
+
+if t.TYPE_CHECKING:
+    from collections.abc import Generator, Iterable
+
+    from backoff.types import Details
+    from singer_sdk.helpers.types import Context
+
+#: Longest wait a ``Retry-After`` header can impose, in seconds.
+MAX_RETRY_AFTER = 300.0
+#: Longest exponential backoff step, in seconds.
+MAX_BACKOFF = 60.0
+#: How much of an error body to quote in a message.
+ERROR_BODY_CHARS = 300
+
+_RETRIABLE_NETWORK_ERRORS = (
+    ConnectionResetError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
+class MalformedResponseError(RetriableAPIError):
+    """A 200 whose body is not the expected JSON envelope (retried, then fatal)."""
+
+
+class ContactshipStream(RESTStream[int]):
+    """A Contactship list endpoint read with limit/offset paging."""
+
+    #: Whether the endpoint accepts ``limit``/``offset``/``order``.
+    paginated = True
+    #: Extra query parameters that every request of this stream carries.
+    extra_params: t.ClassVar[dict[str, t.Any]] = {}
+
+    @property
+    @override
+    def url_base(self) -> str:
+        root = str(self.config["api_url"]).rstrip("/")
+        # Accept the root with or without the version segment.
+        return root if root.endswith("/v1") else root + "/v1"
+
+    @cached_property
+    @override
+    def authenticator(self) -> APIKeyAuthenticator:
+        return APIKeyAuthenticator(
+            key="x-api-key", value=self.config["api_key"], location="header"
+        )
+
+    @cached_property
+    @override
+    def user_agent(self) -> str:
+        return str(self.config.get("user_agent") or f"tap-contactship/{__version__}")
+
+    @property
+    @override
+    def timeout(self) -> int:
+        return t.cast("int", self.config["request_timeout"])
+
+    @property
+    def page_size(self) -> int:
+        """New rows wanted per request (the ``page_size`` setting)."""
+        return int(self.config["page_size"])
+
+    @cached_property
+    @override
+    def requests_session(self) -> requests.Session:
+        session = requests.Session()
+        # Proxy and CA settings are read from the environment once here; left to
+        # requests they are looked up again for every single request.
+        environment = session.merge_environment_settings(
+            self.url_base, proxies={}, stream=None, verify=None, cert=None
+        )
+        session.trust_env = False
+        session.proxies = environment["proxies"]
+        session.verify = environment["verify"]
+        return session
+
+    # Requests
+
+    def url_params(self, context: Context | None) -> dict[str, t.Any]:
+        """Query parameters that do not depend on the page (filters, options)."""
+        return dict(self.extra_params)
+
+    @override
+    def get_http_request(self, *, page: PageContext[int]) -> t.Any:
+        request = super().get_http_request(page=page)
+        request.params = self.url_params(page.stream_context)
+        if self.paginated:
+            offset = page.next_page_token or 0
+            request.params.update(
+                limit=request_limit(offset, self.page_size), offset=offset, order="asc"
+            )
+        return request
+
+    def build_page_request(
+        self, context: Context | None, offset: int
+    ) -> requests.PreparedRequest:
+        """Prepare the authenticated request for the page at ``offset``."""
+        http_request = self.get_http_request(
+            page=PageContext(stream_context=context, next_page_token=offset)
+        )
+        return self.build_prepared_request(
+            method=http_request.method,
+            url=http_request.url,
+            params=http_request.encode_params(),
+            headers=http_request.headers,
+        )
+
+    def send_page_request(self, request: requests.PreparedRequest) -> Page:
+        """Send one request and return its parsed page; no retries here."""
+        response = self.requests_session.send(
+            request, timeout=self.timeout, allow_redirects=self.allow_redirects
+        )
+        self.validate_response(response)
+        return self.parse_page(response)
+
+    def fetch_page(self, context: Context | None, offset: int) -> Page:
+        """Fetch the page at ``offset``, retrying what is worth retrying.
+
+        Raises:
+            APIError: The request failed for good; the message is one line.
+        """
+        request = self.build_page_request(context, offset)
+        try:
+            return t.cast("Page", self._send_with_retries(request))
+        except MalformedResponseError as exc:
+            raise APIError(
+                self._redact(f"{exc} (after {self.backoff_max_tries()} attempts)")
+            ) from None
+        except RetriableAPIError as exc:
+            raise APIError(
+                self._redact(
+                    f"giving up after {self.backoff_max_tries()} attempts: {exc}"
+                )
+            ) from None
+        except _RETRIABLE_NETWORK_ERRORS as exc:
+            reason = type(exc).__name__
+            raise APIError(
+                f"could not get a response from {self.config['api_url']} "
+                f"({reason} on GET {self._path_of(request)}) after "
+                f"{self.backoff_max_tries()} attempts; check `api_url`, the network "
+                "and `request_timeout`"
+            ) from None
+
+    @override
+    def request_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        if not self.paginated:
+            yield from self.fetch_page(context, 0).rows
+            return
+        paginator = OverlapOffsetPaginator(self.page_size)
+        while not paginator.finished:
+            offset = paginator.offset
+            yield from paginator.accept(offset, self.fetch_page(context, offset))
+        for warning in paginator.warnings:
+            self.logger.warning("%s: %s", self.name, warning)
+
+    # Responses
+
+    def parse_page(self, response: requests.Response) -> Page:
+        """Parse the ``{"data": [...], "count": N}`` envelope.
+
+        Raises:
+            MalformedResponseError: The body is not that envelope.
+        """
+        payload = self.decode_json(response)
+        if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+            self.malformed(response, 'it is not a {"data": [...]} envelope')
+        count = payload.get("count")
+        if count is not None and (not isinstance(count, int) or count < 0):
+            self.malformed(response, "its `count` is not a whole number")
+        return Page(rows=self.records_of(response, payload["data"]), count=count)
+
+    def decode_json(self, response: requests.Response) -> t.Any:
+        """Decode the body once.
+
+        Raises:
+            MalformedResponseError: The body is not JSON (HTML, truncated, empty).
+        """
+        try:
+            return json.loads(response.content)
+        except ValueError:
+            content_type = response.headers.get("Content-Type", "no content type")
+            self.malformed(
+                response,
+                f"the body is not valid JSON ({content_type}, "
+                f"{len(response.content)} bytes; truncated or an HTML page?)",
+            )
+
+    def records_of(
+        self, response: requests.Response, rows: list[t.Any]
+    ) -> list[dict[str, t.Any]]:
+        """Check that every element of a list body is a JSON object."""
+        if not all(isinstance(row, dict) for row in rows):
+            self.malformed(response, "its list holds something other than objects")
+        return rows
+
+    def malformed(self, response: requests.Response, why: str) -> t.NoReturn:
+        """Raise the error for an unusable 200 body."""
+        msg = f"GET {self._path_of(response.request)} answered 200 but {why}"
+        raise MalformedResponseError(self._redact(msg), response)
+
+    @override
+    def validate_response(self, response: requests.Response) -> None:
+        status = response.status_code
+        if status < HTTPStatus.BAD_REQUEST:
+            return
+        if status in self.extra_retry_statuses or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            raise RetriableAPIError(self.response_error_message(response), response)
+        if status in {HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN}:
+            msg = (
+                f"the Contactship API rejected the API key ({status} "
+                f"{response.reason}); check `api_key` (env TAP_CONTACTSHIP_API_KEY)"
+            )
+            raise APIError(msg)
+        hint = ""
+        if status == HTTPStatus.NOT_FOUND:
+            hint = "; check `api_url` (it should be the API root, e.g. https://api.contactship.ai)"
+        raise APIError(self.response_error_message(response) + hint)
+
+    @override
+    def response_error_message(self, response: requests.Response) -> str:
+        body = " ".join(response.text.split())
+        if len(body) > ERROR_BODY_CHARS:
+            body = body[:ERROR_BODY_CHARS] + "..."
+        msg = (
+            f"GET {self._path_of(response.request)} failed with {response.status_code} "
+            f"{response.reason}"
+        )
+        if body:
+            msg += f": {body}"
+        return self._redact(msg)
+
+    # Retries
+
+    @override
+    def backoff_max_tries(self) -> int:
+        return int(self.config["max_retries"])
+
+    @override
+    def backoff_wait_generator(self) -> Generator[float, t.Any, None]:
+        attempt = 0
+        exception = yield  # type: ignore[misc]
+        while True:
+            attempt += 1
+            exception = yield self.retry_wait(exception, attempt)
+
+    def retry_wait(self, exception: Exception, attempt: int) -> float:
+        """Seconds to wait before the next attempt: ``Retry-After``, else exponential."""
+        response = getattr(exception, "response", None)
+        if response is not None:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            if retry_after is not None:
+                return min(retry_after, MAX_RETRY_AFTER)
+        step = min(MAX_BACKOFF, 2.0 ** (attempt - 1))
+        # Jitter spreads out clients that failed together; Retry-After needs none.
+        return step * random.uniform(0.5, 1.0)  # noqa: S311
+
+    @override
+    def backoff_jitter(self, value: float) -> float:
+        return value
+
+    @override
+    def backoff_handler(self, details: Details) -> None:
+        exception = details.get("exception")
+        response = getattr(exception, "response", None)
+        if response is not None:
+            reason = f"{response.status_code} {response.reason}"
+        else:
+            reason = type(exception).__name__
+        self.logger.warning(
+            "%s: request failed with %s (attempt %d of %d); retrying in %.1f s",
+            self.name,
+            reason,
+            details["tries"],
+            self.backoff_max_tries(),
+            details.get("wait", 0.0),
+        )
+
+    # Helpers
+
+    @cached_property
+    def _send_with_retries(self) -> t.Callable[[requests.PreparedRequest], Page]:
+        return self.request_decorator(self.send_page_request)  # type: ignore[arg-type]
+
+    def _redact(self, text: str) -> str:
+        return redact(text, [self.config.get("api_key", "")])
+
+    def _path_of(self, request: requests.PreparedRequest | None) -> str:
+        if request is None or request.url is None:
+            return self.path or ""
+        parsed = urlparse(request.url)
+        return f"{parsed.path}?{parsed.query}" if parsed.query else parsed.path
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Read a ``Retry-After`` header: delay seconds or an HTTP date.
+
+    Returns:
+        Seconds from now (never negative), or None when absent or unreadable.
+    """
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
