@@ -16,11 +16,11 @@ import requests
 from singer_sdk import RESTStream
 from singer_sdk.authenticators import APIKeyAuthenticator
 from singer_sdk.exceptions import RetriableAPIError
-from singer_sdk.streams.rest import PageContext
+from singer_sdk.streams.rest import HTTPRequest, PageContext
 
 from tap_contactship import __version__
 from tap_contactship.errors import APIError, redact
-from tap_contactship.pagination import OverlapOffsetPaginator, Page, request_limit
+from tap_contactship.pagination import OverlapOffsetPaginator, Page, PageToken
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -53,7 +53,7 @@ class MalformedResponseError(RetriableAPIError):
     """A 200 whose body is not the expected JSON envelope (retried, then fatal)."""
 
 
-class ContactshipStream(RESTStream[int]):
+class ContactshipStream(RESTStream[PageToken]):
     """A Contactship list endpoint read with limit/offset paging."""
 
     #: Whether the endpoint accepts ``limit``/``offset``/``order``.
@@ -111,22 +111,20 @@ class ContactshipStream(RESTStream[int]):
         return dict(self.extra_params)
 
     @override
-    def get_http_request(self, *, page: PageContext[int]) -> t.Any:
+    def get_http_request(self, *, page: PageContext[PageToken]) -> HTTPRequest:
         request = super().get_http_request(page=page)
         request.params = self.url_params(page.stream_context)
-        if self.paginated:
-            offset = page.next_page_token or 0
-            request.params.update(
-                limit=request_limit(offset, self.page_size), offset=offset, order="asc"
-            )
+        if self.paginated and page.next_page_token is not None:
+            offset, limit = page.next_page_token
+            request.params.update(limit=limit, offset=offset, order="asc")
         return request
 
     def build_page_request(
-        self, context: Context | None, offset: int
+        self, context: Context | None, token: PageToken | None
     ) -> requests.PreparedRequest:
-        """Prepare the authenticated request for the page at ``offset``."""
+        """Prepare the authenticated request for one page."""
         http_request = self.get_http_request(
-            page=PageContext(stream_context=context, next_page_token=offset)
+            page=PageContext(stream_context=context, next_page_token=token)
         )
         return self.build_prepared_request(
             method=http_request.method,
@@ -143,13 +141,13 @@ class ContactshipStream(RESTStream[int]):
         self.validate_response(response)
         return self.parse_page(response)
 
-    def fetch_page(self, context: Context | None, offset: int) -> Page:
-        """Fetch the page at ``offset``, retrying what is worth retrying.
+    def fetch_page(self, context: Context | None, token: PageToken | None) -> Page:
+        """Fetch one page, retrying what is worth retrying.
 
         Raises:
             APIError: The request failed for good; the message is one line.
         """
-        request = self.build_page_request(context, offset)
+        request = self.build_page_request(context, token)
         try:
             return t.cast("Page", self._send_with_retries(request))
         except MalformedResponseError as exc:
@@ -174,12 +172,12 @@ class ContactshipStream(RESTStream[int]):
     @override
     def request_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         if not self.paginated:
-            yield from self.fetch_page(context, 0).rows
+            yield from self.fetch_page(context, None).rows
             return
         paginator = OverlapOffsetPaginator(self.page_size)
         while not paginator.finished:
-            offset = paginator.offset
-            yield from paginator.accept(offset, self.fetch_page(context, offset))
+            token = paginator.token
+            yield from paginator.accept(token, self.fetch_page(context, token))
         for warning in paginator.warnings:
             self.logger.warning("%s: %s", self.name, warning)
 

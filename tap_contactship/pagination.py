@@ -38,26 +38,28 @@ class Page:
     count: int | None
 
 
-def request_limit(offset: int, page_size: int) -> int:
-    """The ``limit`` to send with a request at ``offset``.
+class PageToken(t.NamedTuple):
+    """Where a request reads: ``offset`` and ``limit``."""
 
-    Every page after the first asks for one extra row, the anchor it shares with
-    the page before, so each request still brings ``page_size`` new rows.
-    """
-    return page_size if offset == 0 else page_size + 1
+    offset: int
+    limit: int
 
 
 class PagingError(ContactshipError):
     """The API's paging is inconsistent in a way we cannot safely work around."""
 
 
+class OffsetIgnoredError(PagingError):
+    """A page after the first started with the very first row again."""
+
+
 class OverlapOffsetPaginator:
     """Plans offsets and filters pages so each row is emitted exactly once.
 
-    The caller asks for ``offset``/``limit``, fetches that page, and hands it to
-    :meth:`accept`, which returns the rows to emit and moves ``offset`` on (or
-    back). Pages fetched ahead of time (see :meth:`planned_offsets`) are accepted
-    only if they start where the paginator now expects; any other is re-read.
+    The caller reads the page at :attr:`token` and hands it to :meth:`accept`,
+    which returns the rows to emit and moves the token on (or back). Pages read
+    ahead of time (see :meth:`planned`) are accepted only if they are the page the
+    paginator now expects; any other must be read again.
     """
 
     def __init__(self, page_size: int, *, key: str = "id") -> None:
@@ -73,57 +75,86 @@ class OverlapOffsetPaginator:
         self.finished = False
         self.count: int | None = None
         self.requests = 0
-        self.rows_read = 0
         self.step_backs = 0
         self.warnings: list[str] = []
         self._seen: set[t.Any] = set()
+        self._first_id: t.Any = None
+        # After a page that held nothing but its anchor, the next read starts
+        # right after it, without overlap, to tell "no more rows" from "the
+        # server returns one row per page".
+        self._probing = False
+        self._most_new_rows = 1
 
     @property
     def emitted(self) -> int:
         """How many distinct rows have been handed out so far."""
         return len(self._seen)
 
-    def planned_offsets(self, how_many: int) -> list[int]:
-        """The next offsets, assuming full pages and nothing shifting meanwhile."""
+    @property
+    def token(self) -> PageToken:
+        """The page to read next.
+
+        Every page but the very first asks for one extra row, the anchor it shares
+        with the page before, so each request still brings ``page_size`` new rows.
+        """
+        if self.requests == 0 or self._probing:
+            return PageToken(self.offset, self.page_size)
+        return PageToken(self.offset, self.page_size + 1)
+
+    def planned(self, how_many: int) -> list[PageToken]:
+        """The next pages, assuming full pages and nothing shifting meanwhile."""
         if self.finished:
             return []
-        offsets = [self.offset + i * self.page_size for i in range(how_many)]
-        if self.offset == 0:
-            offsets = [0] + [self.page_size - 1 + i * self.page_size for i in range(how_many - 1)]
-        if self.count is not None:
-            offsets = [o for o in offsets if o == self.offset or o + 1 < self.count]
-        return offsets
+        first = self.token
+        tokens = [first]
+        offset = first.offset + first.limit - 1
+        while len(tokens) < how_many and (self.count is None or offset + 1 < self.count):
+            tokens.append(PageToken(offset, self.page_size + 1))
+            offset += self.page_size
+        return tokens
 
-    def accept(self, offset: int, page: Page) -> list[dict[str, t.Any]]:
-        """Take the page read at ``offset`` and return the rows to emit.
+    def accept(self, token: PageToken, page: Page) -> list[dict[str, t.Any]]:
+        """Take the page read at ``token`` and return the rows to emit.
 
         Args:
-            offset: The offset the page was requested at; must be ``self.offset``.
+            token: Where the page was read; must be ``self.token``.
             page: The parsed response.
 
         Returns:
             The rows not emitted before, in the order the API returned them.
 
         Raises:
-            PagingError: The API ignores ``offset`` or never converges.
-            ValueError: ``offset`` is not the one the paginator expects.
+            OffsetIgnoredError: The API answers every offset with the first page.
+            ValueError: ``token`` is not the one the paginator expects.
         """
-        if offset != self.offset or self.finished:
-            msg = f"page at offset {offset} is not the one expected ({self.offset})"
+        if token != self.token or self.finished:
+            msg = f"page {token} is not the one expected ({self.token})"
             raise ValueError(msg)
+        first_request = self.requests == 0
         self.requests += 1
-        self.rows_read += len(page.rows)
         if page.count is not None:
             self.count = page.count
         self._check_budget()
 
-        rows = page.rows
-        if offset > 0 and (not rows or self._id(rows[0]) not in self._seen):
-            # Rows before `offset` moved forward (one was released) or the list
-            # got shorter than `offset`: rows may have slid past us. Re-read.
-            self.step_backs += 1
-            self.offset = max(0, offset - self.page_size)
-            return []
+        offset, rows = token.offset, page.rows
+        overlapped = not first_request and not self._probing
+        self._probing = False
+        if overlapped and offset > 0:
+            if not rows or self._id(rows[0]) not in self._seen:
+                # Rows before `offset` moved forward (one was released) or the
+                # list got shorter than `offset`: some may have slid past us.
+                self.step_backs += 1
+                self.offset = max(0, offset - self.page_size)
+                return []
+            if self._id(rows[0]) == self._first_id:
+                msg = (
+                    f"the API answered offset={offset} with the same first row as "
+                    "offset=0; it appears to ignore the `offset` parameter, so the "
+                    "list cannot be read completely"
+                )
+                raise OffsetIgnoredError(msg)
+        if first_request and rows:
+            self._first_id = self._id(rows[0])
 
         new_rows = []
         for row in rows:
@@ -131,34 +162,38 @@ class OverlapOffsetPaginator:
             if row_id not in self._seen:
                 self._seen.add(row_id)
                 new_rows.append(row)
+        self._most_new_rows = max(self._most_new_rows, len(new_rows))
+        self._plan_next(offset, rows, new_rows)
+        return new_rows
 
-        if offset > 0 and not new_rows and len(rows) > 1:
-            msg = (
-                f"the API answered offset={offset} with {len(rows)} rows that were "
-                "all returned before; it appears to ignore the `offset` parameter, "
-                "so the list cannot be read completely"
-            )
-            raise PagingError(msg)
-
+    def _plan_next(
+        self, offset: int, rows: list[dict[str, t.Any]], new_rows: list[dict[str, t.Any]]
+    ) -> None:
         reached = offset + len(rows)
-        if self.count is None or not rows:
-            self._finish()
+        if self.count is None:
+            self.finished = True
+        elif not rows:
+            if self.count > self.emitted:
+                self._warn_short()
+            self.finished = True
         elif reached >= self.count:
             if reached > self.count:
-                self._warn(
+                self.warnings.append(
                     f"the API reported count={self.count} but returned rows up to "
                     f"position {reached}; all returned rows were emitted"
                 )
-            self._finish()
-        elif offset > 0 and len(rows) == 1:
-            self._warn(
-                f"the API reported count={self.count} but has no rows after "
-                f"position {reached}; finished with {self.emitted} rows"
-            )
-            self._finish()
+            self.finished = True
+        elif not new_rows and len(rows) == 1:
+            self._probing = True
+            self.offset = reached
         else:
             self.offset = reached - 1
-        return new_rows
+
+    def _warn_short(self) -> None:
+        self.warnings.append(
+            f"the API reported count={self.count} but returned no more rows; "
+            f"finished with {self.emitted} rows"
+        )
 
     def _id(self, row: dict[str, t.Any]) -> t.Any:
         try:
@@ -167,16 +202,11 @@ class OverlapOffsetPaginator:
             msg = f"the API returned a row without `{self.key}`; cannot de-duplicate"
             raise PagingError(msg) from None
 
-    def _finish(self) -> None:
-        self.finished = True
-
-    def _warn(self, message: str) -> None:
-        self.warnings.append(message)
-
     def _check_budget(self) -> None:
-        # Re-reads after shifts cost a few requests each; twice the honest page
-        # count plus slack is far beyond any real sync, and still bounded.
-        expected = math.ceil((self.count or 0) / self.page_size) + 1
+        # Re-reads after shifts cost a few requests each; twice the page count at
+        # the page size the server actually serves, plus slack, is far beyond any
+        # real sync, and still bounded.
+        expected = math.ceil((self.count or 0) / self._most_new_rows) + 1
         if self.requests > 2 * expected + 20:
             msg = (
                 f"paging did not converge after {self.requests} requests "

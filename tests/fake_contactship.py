@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import socket
 import sys
 import threading
 import time
@@ -83,10 +84,10 @@ class FakeContactship:
         latency: float = 0.0,
     ) -> None:
         self.api_key = api_key
-        self.phone_numbers: list[dict[str, Any]] = [
-            make_phone_number(n) for n in range(phone_numbers)
-        ]
-        self._next_number = phone_numbers
+        self.lock = threading.RLock()
+        self.phone_numbers: list[dict[str, Any]] = []
+        self._next_number = 0
+        self.seed_phone_numbers(phone_numbers)
         self.latency = latency
         #: Largest `limit` honoured; bigger requests get this many rows.
         self.max_limit: int | None = None
@@ -101,11 +102,16 @@ class FakeContactship:
         #: Called before every data request; may change the data or answer itself.
         self.hooks: list[Hook] = []
         self.requests: list[Seen] = []
-        self.lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # Data changes (used by tests between pages or between runs)
+
+    def seed_phone_numbers(self, count: int) -> None:
+        """Replace the numbers with `count` fresh ones, a minute apart."""
+        with self.lock:
+            self.phone_numbers = [make_phone_number(n) for n in range(count)]
+            self._next_number = count
 
     def add_phone_number(self) -> dict[str, Any]:
         """Create a number now; it sorts last."""
@@ -140,7 +146,9 @@ class FakeContactship:
         handler = type("Handler", (_Handler,), {"api": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -240,6 +248,12 @@ ROUTES: dict[str, Callable[[FakeContactship, dict[str, str]], Response]] = {
 class _Handler(BaseHTTPRequestHandler):
     api: FakeContactship
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in two writes; without this, Nagle's algorithm
+        # and delayed ACKs add ~40 ms to every keep-alive request.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self) -> None:
         parsed = urlparse(self.path)

@@ -1,0 +1,138 @@
+"""Shared fixtures: the fake API, and running the tap as a pipeline would."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tap_contactship.tap import main
+from tests.fake_contactship import DEFAULT_KEY, FakeContactship
+
+TAP_EXECUTABLE = Path(sys.executable).with_name("tap-contactship")
+
+
+@dataclass
+class Run:
+    """What a pipeline sees of one tap run."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.stdout.splitlines() if line]
+
+    def records(self, stream: str | None = None) -> list[dict[str, Any]]:
+        return [
+            m["record"]
+            for m in self.messages
+            if m["type"] == "RECORD" and (stream is None or m["stream"] == stream)
+        ]
+
+    def ids(self, stream: str | None = None) -> list[str]:
+        return [r["id"] for r in self.records(stream)]
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        return [m for m in self.messages if m["type"] == kind]
+
+    @property
+    def error_lines(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if "error" in line.lower()]
+
+
+@pytest.fixture
+def api() -> Iterator[FakeContactship]:
+    with FakeContactship() as fake:
+        yield fake
+
+
+def tap_config(api: FakeContactship, **overrides: Any) -> dict[str, Any]:
+    return {"api_key": DEFAULT_KEY, "api_url": api.url, **overrides}
+
+
+def sync(config: dict[str, Any], *args: str, tmp_dir: Path | None = None) -> Run:
+    """Run the tap's CLI in this process (fast; for focused tests)."""
+    with contextlib.ExitStack() as stack:
+        folder = tmp_dir or Path(stack.enter_context(_tempdir()))
+        config_file = folder / "config.json"
+        config_file.write_text(json.dumps(config))
+        stdout, stderr = io.StringIO(), io.StringIO()
+        argv = ["tap-contactship", "--config", str(config_file), *args]
+        exit_code = 0
+        with (
+            contextlib.redirect_stdout(stdout),
+            contextlib.redirect_stderr(stderr),
+            _argv(argv),
+        ):
+            try:
+                main()
+            except SystemExit as exc:
+                exit_code = int(exc.code or 0)
+        return Run(exit_code, stdout.getvalue(), stderr.getvalue())
+
+
+def run_cli(
+    config: dict[str, Any] | None,
+    *args: str,
+    tmp_path: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> Run:
+    """Run the installed `tap-contactship` command as a subprocess."""
+    argv = [str(TAP_EXECUTABLE)]
+    if config is not None:
+        config_file = tmp_path / "config.json"
+        config_file.write_text(json.dumps(config))
+        argv += ["--config", str(config_file)]
+    argv += list(args)
+    completed = subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+    return Run(completed.returncode, completed.stdout, completed.stderr)
+
+
+@contextlib.contextmanager
+def _argv(argv: list[str]) -> Iterator[None]:
+    saved = sys.argv
+    sys.argv = argv
+    try:
+        yield
+    finally:
+        sys.argv = saved
+
+
+@contextlib.contextmanager
+def _tempdir() -> Iterator[str]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        yield folder
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record the tap's retry waits instead of sleeping them.
+
+    The fake server never sleeps through `time.sleep` in tests, so patching it
+    only affects the tap's backoff.
+    """
+    waits: list[float] = []
+    monkeypatch.setattr(time, "sleep", waits.append)
+    return waits
