@@ -82,8 +82,9 @@ class ContactshipStream(RESTStream[PageToken]):
 
     @property
     @override
-    def timeout(self) -> int:
-        return t.cast("int", self.config["request_timeout"])
+    def timeout(self) -> float:  # type: ignore[override]
+        # The SDK reads JSON config numbers as Decimal, which sockets reject.
+        return float(self.config["request_timeout"])
 
     @property
     def page_size(self) -> int:
@@ -106,7 +107,7 @@ class ContactshipStream(RESTStream[PageToken]):
 
     # Requests
 
-    def url_params(self, context: Context | None) -> dict[str, t.Any]:
+    def url_params(self, context: Context | None) -> dict[str, t.Any]:  # noqa: ARG002
         """Query parameters that do not depend on the page (filters, options)."""
         return dict(self.extra_params)
 
@@ -149,7 +150,7 @@ class ContactshipStream(RESTStream[PageToken]):
         """
         request = self.build_page_request(context, token)
         try:
-            return t.cast("Page", self._send_with_retries(request))
+            return self._send_with_retries(request)
         except MalformedResponseError as exc:
             raise APIError(
                 self._redact(f"{exc} (after {self.backoff_max_tries()} attempts)")
@@ -231,7 +232,10 @@ class ContactshipStream(RESTStream[PageToken]):
         status = response.status_code
         if status < HTTPStatus.BAD_REQUEST:
             return
-        if status in self.extra_retry_statuses or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        if (
+            status in self.extra_retry_statuses
+            or status >= HTTPStatus.INTERNAL_SERVER_ERROR
+        ):
             raise RetriableAPIError(self.response_error_message(response), response)
         if status in {HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN}:
             msg = (
@@ -272,7 +276,7 @@ class ContactshipStream(RESTStream[PageToken]):
             exception = yield self.retry_wait(exception, attempt)
 
     def retry_wait(self, exception: Exception, attempt: int) -> float:
-        """Seconds to wait before the next attempt: ``Retry-After``, else exponential."""
+        """Seconds to wait before retrying: ``Retry-After``, else exponential."""
         response = getattr(exception, "response", None)
         if response is not None:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
@@ -307,7 +311,9 @@ class ContactshipStream(RESTStream[PageToken]):
 
     @cached_property
     def _send_with_retries(self) -> t.Callable[[requests.PreparedRequest], Page]:
-        return self.request_decorator(self.send_page_request)  # type: ignore[arg-type]
+        # The SDK types its decorator for functions returning a Response.
+        decorated = self.request_decorator(self.send_page_request)  # type: ignore[arg-type]
+        return t.cast("t.Callable[[requests.PreparedRequest], Page]", decorated)
 
     def _redact(self, text: str) -> str:
         return redact(text, [self.config.get("api_key", "")])
@@ -339,4 +345,3 @@ def parse_retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:
         return None
     return max(0.0, when.timestamp() - time.time())
-

@@ -19,12 +19,14 @@ class APIError(ContactshipError):
 
 
 REDACTED = "***REDACTED***"
+#: Shorter "secrets" are not real keys; scrubbing them would mangle every log line.
+MIN_SECRET_LENGTH = 4
 
 
 def redact(text: str, secrets: t.Iterable[str]) -> str:
     """Replace every secret in ``text``."""
     for secret in secrets:
-        if secret:
+        if len(secret) >= MIN_SECRET_LENGTH:
             text = text.replace(secret, REDACTED)
     return text
 
@@ -39,7 +41,7 @@ class RedactingFilter(logging.Filter):
     def __init__(self, secrets: t.Iterable[str]) -> None:
         """Remember the secrets to scrub (empty strings are ignored)."""
         super().__init__()
-        self.secrets = tuple(s for s in secrets if s)
+        self.secrets = tuple(s for s in secrets if len(s) >= MIN_SECRET_LENGTH)
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Render the record once with the secrets replaced; never drop it."""

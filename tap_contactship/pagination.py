@@ -108,7 +108,9 @@ class OverlapOffsetPaginator:
         first = self.token
         tokens = [first]
         offset = first.offset + first.limit - 1
-        while len(tokens) < how_many and (self.count is None or offset + 1 < self.count):
+        while len(tokens) < how_many and (
+            self.count is None or offset + 1 < self.count
+        ):
             tokens.append(PageToken(offset, self.page_size + 1))
             offset += self.page_size
         return tokens
@@ -167,7 +169,10 @@ class OverlapOffsetPaginator:
         return new_rows
 
     def _plan_next(
-        self, offset: int, rows: list[dict[str, t.Any]], new_rows: list[dict[str, t.Any]]
+        self,
+        offset: int,
+        rows: list[dict[str, t.Any]],
+        new_rows: list[dict[str, t.Any]],
     ) -> None:
         reached = offset + len(rows)
         if self.count is None:

@@ -114,7 +114,9 @@ class TapContactship(Tap):
         ),
     ).to_dict()
 
-    def __init__(self, *args: t.Any, validate_config: bool = True, **kwargs: t.Any):
+    def __init__(
+        self, *args: t.Any, validate_config: bool = True, **kwargs: t.Any
+    ) -> None:
         """Build the tap, then check the settings with messages that name them.
 
         The SDK's own validation is turned off: its messages echo the offending
@@ -132,12 +134,15 @@ class TapContactship(Tap):
         return [stream_class(tap=self) for stream_class in streams.STREAMS]
 
 
-def config_problems(config: t.Mapping[str, t.Any], schema: dict[str, t.Any]) -> list[str]:
+def config_problems(
+    config: t.Mapping[str, t.Any], schema: dict[str, t.Any]
+) -> list[str]:
     """Describe every invalid setting in one phrase each, never quoting its value."""
     problems = [
         _describe(error)
         for error in sorted(
-            Draft7Validator(schema).iter_errors(dict(config)), key=lambda e: e.path
+            Draft7Validator(schema).iter_errors(dict(config)),
+            key=lambda e: [str(part) for part in e.path],
         )
     ]
     url = config.get("api_url")
@@ -155,14 +160,14 @@ def _describe(error: ValidationError) -> str:
         return f"`{missing}` is required (set it in the config or {env})"
     name = ".".join(str(part) for part in error.path) or "config"
     rule = error.validator_value
+    listed = " or ".join(map(str, rule)) if isinstance(rule, list) else str(rule)
     phrases = {
-        "type": f"must be of type {rule}",
-        "enum": "must be one of: " + ", ".join(map(str, rule or [])),
+        "type": f"must be of type {listed}",
+        "enum": "must be one of: " + listed.replace(" or ", ", "),
         "minimum": f"must be at least {rule}",
         "maximum": f"must be at most {rule}",
         "exclusiveMinimum": f"must be greater than {rule}",
         "minLength": "must not be empty",
-        "additionalProperties": "has unknown keys",
     }
     return f"`{name}` {phrases.get(str(error.validator), 'is invalid')}"
 

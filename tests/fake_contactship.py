@@ -147,7 +147,9 @@ class FakeContactship:
         self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -269,7 +271,9 @@ class _Handler(BaseHTTPRequestHandler):
         if self.api.echo_key_in_errors:
             seen.params = {**params, "_key": key}
         response = self.api.answer(seen)
-        body = response.body.encode() if isinstance(response.body, str) else response.body
+        body = (
+            response.body.encode() if isinstance(response.body, str) else response.body
+        )
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
@@ -277,7 +281,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet; the request log is in `api.requests`."""
 
 
@@ -299,7 +303,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.url_file:
         with open(args.url_file, "w", encoding="utf-8") as handle:  # noqa: PTH123
             handle.write(api.url)
-    print(api.url, flush=True)  # noqa: T201
+    print(api.url, flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

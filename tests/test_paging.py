@@ -14,7 +14,9 @@ PATH = "/v1/phone-numbers"
 
 
 def all_ids(api: FakeContactship) -> list[str]:
-    return [row["id"] for row in sorted(api.phone_numbers, key=lambda r: r["created_at"])]
+    return [
+        row["id"] for row in sorted(api.phone_numbers, key=lambda r: r["created_at"])
+    ]
 
 
 @pytest.mark.parametrize(
@@ -34,7 +36,9 @@ def test_requests_ask_ascending_order_with_overlapping_limits(api):
     api.seed_phone_numbers(250)
     sync(tap_config(api, page_size=100))
 
-    sent = [(r.params["offset"], r.params["limit"], r.params["order"]) for r in api.requests]
+    sent = [
+        (r.params["offset"], r.params["limit"], r.params["order"]) for r in api.requests
+    ]
     assert sent == [("0", "100", "asc"), ("99", "101", "asc"), ("199", "101", "asc")]
 
 

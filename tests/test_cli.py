@@ -1,0 +1,129 @@
+"""The real `tap-contactship` command, as a Meltano pipeline runs it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import run_cli, tap_config
+
+SECRET = "cs_live_SUPERSECRET_7f3a9c1e5b"  # noqa: S105 (a fake key to hunt for)
+
+
+def test_sync_writes_schema_records_and_state(api, tmp_path):
+    api.seed_phone_numbers(250)
+
+    run = run_cli(tap_config(api, page_size=100), tmp_path=tmp_path)
+
+    assert run.exit_code == 0, run.stderr
+    kinds = [m["type"] for m in run.messages]
+    assert kinds[0] == "SCHEMA"
+    assert kinds.count("RECORD") == 250
+    assert kinds[-1] == "STATE"
+    schema = run.messages[0]
+    assert schema["stream"] == "phone_numbers"
+    assert schema["key_properties"] == ["id"]
+    record = run.records("phone_numbers")[0]
+    assert record == api.phone_numbers[0]
+    assert len(set(run.ids())) == 250
+
+
+def test_activate_version_when_enabled(api, tmp_path):
+    api.seed_phone_numbers(3)
+
+    run = run_cli(
+        tap_config(api, emit_activate_version_messages=True), tmp_path=tmp_path
+    )
+
+    versions = run.of_type("ACTIVATE_VERSION")
+    assert len(versions) == 1
+    assert {m["version"] for m in run.of_type("RECORD")} == {versions[0]["version"]}
+
+
+def test_no_activate_version_by_default(api, tmp_path):
+    api.seed_phone_numbers(3)
+
+    run = run_cli(tap_config(api), tmp_path=tmp_path)
+
+    assert run.of_type("ACTIVATE_VERSION") == []
+
+
+def test_discover_lists_phone_numbers_with_metadata(tmp_path):
+    run = run_cli({"api_key": "k" * 8}, "--discover", tmp_path=tmp_path)
+
+    assert run.exit_code == 0, run.stderr
+    catalog = json.loads(run.stdout)
+    entry = next(s for s in catalog["streams"] if s["tap_stream_id"] == "phone_numbers")
+    root = next(m for m in entry["metadata"] if m["breadcrumb"] == [])
+    assert root["metadata"]["table-key-properties"] == ["id"]
+    assert "replication-key" not in root["metadata"]
+    assert root["metadata"]["selected-by-default"] is True
+    assert entry["schema"]["properties"]["id"] == {
+        "description": "Phone number id",
+        "type": ["string"],
+    }
+
+
+@pytest.mark.parametrize("about_format", ["json", "markdown"])
+def test_about(tmp_path, about_format):
+    run = run_cli(None, "--about", f"--format={about_format}", tmp_path=tmp_path)
+
+    assert run.exit_code == 0
+    assert "page_size" in run.stdout
+    if about_format == "json":
+        about = json.loads(run.stdout)
+        assert about["name"] == "tap-contactship"
+        assert "exactly once" in about["description"]
+        assert about["settings"]["properties"]["api_key"]["secret"] is True
+
+
+def test_connection_test_passes_and_fails(api, tmp_path):
+    api.seed_phone_numbers(3)
+    good = run_cli(tap_config(api), "--test", tmp_path=tmp_path)
+    bad = run_cli(tap_config(api, api_key="wrong-key-123"), "--test", tmp_path=tmp_path)
+
+    assert good.exit_code == 0, good.stderr
+    assert bad.exit_code == 1
+    assert bad.stderr.strip().splitlines()[-1].startswith("tap-contactship: error:")
+    assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("echo", [False, True])
+def test_key_never_in_output_even_at_debug_or_when_echoed(api, tmp_path, echo):
+    api.api_key = SECRET
+    api.seed_phone_numbers(5)
+    api.echo_key_in_errors = echo
+    ok = run_cli(
+        tap_config(api, api_key=SECRET),
+        tmp_path=tmp_path,
+        env={"TAP_CONTACTSHIP_LOG_LEVEL": "DEBUG", "LOGLEVEL": "DEBUG"},
+    )
+    api.api_key = "something-else"
+    rejected = run_cli(
+        tap_config(api, api_key=SECRET),
+        tmp_path=tmp_path,
+        env={"TAP_CONTACTSHIP_LOG_LEVEL": "DEBUG", "LOGLEVEL": "DEBUG"},
+    )
+
+    assert ok.exit_code == 0
+    assert "DEBUG" in ok.stderr, "the run was not at debug level"
+    assert rejected.exit_code == 1
+    for run in (ok, rejected):
+        assert SECRET not in run.stdout
+        assert SECRET not in run.stderr
+
+
+def test_key_echoed_in_a_server_error_is_redacted(api, tmp_path, sleeps):
+    api.api_key = SECRET
+    from tests.fake_contactship import Response
+
+    api.script = [Response(400, f"bad request for key {SECRET}")]
+
+    from tests.conftest import sync
+
+    run = sync(tap_config(api, api_key=SECRET))
+
+    assert run.exit_code == 1
+    assert SECRET not in run.stderr
+    assert "***REDACTED***" in run.stderr

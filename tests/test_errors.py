@@ -1,0 +1,240 @@
+"""Every failure ends with one clear line, a non-zero exit, and the right retries."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+
+import pytest
+import requests
+
+from tests.conftest import sync, tap_config
+from tests.fake_contactship import Response, json_response
+
+PATH = "/v1/phone-numbers"
+
+
+def last_line(stderr: str) -> str:
+    return stderr.strip().splitlines()[-1]
+
+
+def assert_one_clear_error(run, *fragments: str) -> str:
+    assert run.exit_code == 1
+    assert "Traceback" not in run.stderr
+    line = last_line(run.stderr)
+    assert line.startswith("tap-contactship: error: ")
+    for fragment in fragments:
+        assert fragment in line
+    return line
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_rejected_key_fails_at_once_naming_the_setting(api, sleeps, status):
+    api.seed_phone_numbers(10)
+    api.script = [json_response(status, {"message": "nope"})]
+
+    run = sync(tap_config(api))
+
+    assert_one_clear_error(
+        run, "rejected the API key", "`api_key`", "TAP_CONTACTSHIP_API_KEY"
+    )
+    assert len(api.requests) == 1
+    assert sleeps == []
+    assert run.records() == []
+
+
+def test_wrong_key_against_the_server(api):
+    run = sync(tap_config(api, api_key="not-the-key"))
+
+    assert_one_clear_error(run, "401")
+    assert len(api.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "hint"),
+    [(400, "Bad paging parameter"), (404, "check `api_url`")],
+)
+def test_client_errors_fail_at_once_with_status_path_and_message(
+    api, sleeps, status, hint
+):
+    api.script = [json_response(status, {"message": "Bad paging parameter"})]
+
+    run = sync(tap_config(api))
+
+    assert_one_clear_error(run, str(status), PATH, hint)
+    assert len(api.requests) == 1
+    assert sleeps == []
+
+
+def test_wrong_api_url_path_gives_404_hint(api):
+    run = sync(tap_config(api, api_url=api.url + "/api"))
+
+    assert_one_clear_error(run, "404", "/api/v1/phone-numbers", "check `api_url`")
+
+
+def test_retry_after_seconds_is_honoured_exactly(api, sleeps):
+    api.seed_phone_numbers(5)
+    api.script = [
+        Response(429, b"slow down", {"Retry-After": "7"}),
+        Response(429, b"slow down", {"Retry-After": "2"}),
+    ]
+
+    run = sync(tap_config(api))
+
+    assert run.exit_code == 0, run.stderr
+    assert sleeps == [7.0, 2.0]
+    assert len(run.records()) == 5
+    assert "429" in run.stderr and "retrying in 7.0 s" in run.stderr
+
+
+def test_retry_after_http_date_is_honoured(api, sleeps):
+    api.seed_phone_numbers(5)
+    when = email.utils.formatdate(time.time() + 30, usegmt=True)
+    api.script = [Response(429, b"", {"Retry-After": when})]
+
+    run = sync(tap_config(api))
+
+    assert run.exit_code == 0, run.stderr
+    assert len(sleeps) == 1
+    assert 27 <= sleeps[0] <= 30
+
+
+def test_huge_retry_after_is_capped(api, sleeps):
+    api.seed_phone_numbers(5)
+    api.script = [Response(429, b"", {"Retry-After": "86400"})]
+
+    run = sync(tap_config(api))
+
+    assert run.exit_code == 0
+    assert sleeps == [300.0]
+
+
+def test_429_without_retry_after_backs_off_exponentially(api, sleeps):
+    api.seed_phone_numbers(5)
+    api.script = [Response(429, b"")] * 4
+
+    run = sync(tap_config(api))
+
+    assert run.exit_code == 0, run.stderr
+    assert len(sleeps) == 4
+    for attempt, wait in enumerate(sleeps):
+        assert 0.5 * 2**attempt <= wait <= 2**attempt
+
+
+def test_server_errors_retry_then_succeed_without_losing_rows(api, sleeps):
+    api.seed_phone_numbers(250)
+
+    def fail_every_other(fake, seen):
+        return Response(503, b"busy") if len(fake.requests) % 2 else None
+
+    api.hooks.append(fail_every_other)
+    run = sync(tap_config(api, page_size=100))
+
+    assert run.exit_code == 0, run.stderr
+    ids = run.ids()
+    assert len(ids) == 250 == len(set(ids))
+    assert len(sleeps) == 3
+
+
+def test_persistent_500_gives_up_after_max_retries_naming_the_status(api, sleeps):
+    api.seed_phone_numbers(5)
+    api.hooks.append(lambda fake, seen: Response(500, b"<html>Internal</html>"))
+
+    run = sync(tap_config(api, max_retries=3))
+
+    assert_one_clear_error(run, "giving up after 3 attempts", "500", PATH)
+    assert len(api.requests) == 3
+    assert len(sleeps) == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (b"<html><body>Maintenance</body></html>", "not valid JSON"),
+        (b'{"data": [{"id": "pn-1"}, {"id": "pn-', "not valid JSON"),
+        (b'{"data": {"id": "pn-1"}, "count": 1}', "envelope"),
+        (b'{"data": [], "count": "many"}', "count"),
+        (b'{"data": ["pn-1"], "count": 1}', "other than objects"),
+        (b"", "not valid JSON"),
+    ],
+)
+def test_unusable_200_bodies_retry_then_fail_clearly(api, sleeps, body, why):
+    api.hooks.append(
+        lambda fake, seen: Response(200, body, {"Content-Type": "text/html"})
+    )
+
+    run = sync(tap_config(api, max_retries=2))
+
+    assert_one_clear_error(run, "answered 200", why, PATH)
+    assert len(api.requests) == 2
+    assert run.records() == []
+
+
+def test_malformed_page_mid_sync_is_retried_and_nothing_lost(api, sleeps):
+    api.seed_phone_numbers(250)
+    api.hooks.append(
+        lambda fake, seen: (
+            Response(200, b'{"data": [{"id"') if len(fake.requests) == 2 else None
+        )
+    )
+
+    run = sync(tap_config(api, page_size=100))
+
+    assert run.exit_code == 0, run.stderr
+    assert len(set(run.ids())) == 250
+    assert len(sleeps) == 1
+
+
+def test_unreachable_api_fails_after_retries(sleeps, tmp_path):
+    import socket
+
+    with socket.socket() as probe:  # a port with nothing listening on it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    run = sync(
+        {"api_key": "k", "api_url": f"http://127.0.0.1:{port}", "max_retries": 2}
+    )
+
+    assert_one_clear_error(
+        run, "could not get a response", "ConnectionError", "after 2 attempts"
+    )
+
+
+def test_timeouts_and_resets_are_retried(api, sleeps, requests_mock):
+    requests_mock.get(
+        "https://api.example.test/v1/phone-numbers",
+        [
+            {"exc": requests.exceptions.ReadTimeout},
+            {"exc": ConnectionResetError},
+            {"exc": requests.exceptions.ChunkedEncodingError},
+            {"json": {"data": [{"id": "pn-1"}], "count": 1}},
+        ],
+    )
+
+    run = sync({"api_key": "k", "api_url": "https://api.example.test"})
+
+    assert run.exit_code == 0, run.stderr
+    assert run.ids() == ["pn-1"]
+    assert len(sleeps) == 3
+
+
+def test_persistent_timeouts_fail_with_advice(sleeps, requests_mock):
+    requests_mock.get(
+        "https://api.example.test/v1/phone-numbers", exc=requests.exceptions.ReadTimeout
+    )
+
+    run = sync(
+        {"api_key": "k", "api_url": "https://api.example.test", "max_retries": 4}
+    )
+
+    assert_one_clear_error(run, "ReadTimeout", "after 4 attempts", "request_timeout")
+    assert requests_mock.call_count == 4
+
+
+def test_request_timeout_setting_reaches_requests(api):
+    api.seed_phone_numbers(1)
+    api.hooks.append(lambda fake, seen: time.sleep(0.5))
+
+    run = sync(tap_config(api, request_timeout=0.1, max_retries=1))
+
+    assert_one_clear_error(run, "ReadTimeout")
