@@ -12,6 +12,7 @@ from functools import cached_property
 from http import HTTPStatus
 from urllib.parse import urlparse
 
+import backoff
 import requests
 from singer_sdk import RESTStream
 from singer_sdk.authenticators import APIKeyAuthenticator
@@ -20,7 +21,12 @@ from singer_sdk.streams.rest import HTTPRequest, PageContext
 
 from tap_contactship import __version__
 from tap_contactship.errors import APIError, redact
-from tap_contactship.pagination import OverlapOffsetPaginator, Page, PageToken
+from tap_contactship.pagination import (
+    OffsetIgnoredError,
+    OverlapOffsetPaginator,
+    Page,
+    PageToken,
+)
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -56,8 +62,10 @@ class MalformedResponseError(RetriableAPIError):
 class ContactshipStream(RESTStream[PageToken]):
     """A Contactship list endpoint read with limit/offset paging."""
 
-    #: Whether the endpoint accepts ``limit``/``offset``/``order``.
-    paginated = True
+    #: Keep paging when the API reports no ``count`` (else one page is all).
+    follow_without_count = False
+    #: The endpoint documents no paging, so ignoring ``offset`` is not an error.
+    offset_may_be_ignored = False
     #: Extra query parameters that every request of this stream carries.
     extra_params: t.ClassVar[dict[str, t.Any]] = {}
 
@@ -115,7 +123,7 @@ class ContactshipStream(RESTStream[PageToken]):
     def get_http_request(self, *, page: PageContext[PageToken]) -> HTTPRequest:
         request = super().get_http_request(page=page)
         request.params = self.url_params(page.stream_context)
-        if self.paginated and page.next_page_token is not None:
+        if page.next_page_token is not None:
             offset, limit = page.next_page_token
             request.params.update(limit=limit, offset=offset, order="asc")
         return request
@@ -172,15 +180,22 @@ class ContactshipStream(RESTStream[PageToken]):
 
     @override
     def request_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        if not self.paginated:
-            yield from self.fetch_page(context, None).rows
-            return
-        paginator = OverlapOffsetPaginator(self.page_size)
-        while not paginator.finished:
-            token = paginator.token
-            yield from paginator.accept(token, self.fetch_page(context, token))
+        paginator = OverlapOffsetPaginator(
+            self.page_size, follow_without_count=self.follow_without_count
+        )
+        try:
+            while not paginator.finished:
+                token = paginator.token
+                yield from paginator.accept(token, self.fetch_page(context, token))
+        except OffsetIgnoredError:
+            if not self.offset_may_be_ignored:
+                raise
+            self.offset_ignored(paginator)
         for warning in paginator.warnings:
             self.logger.warning("%s: %s", self.name, warning)
+
+    def offset_ignored(self, paginator: OverlapOffsetPaginator) -> None:
+        """React to an endpoint ignoring ``offset``; the rows so far stand."""
 
     # Responses
 
@@ -190,7 +205,14 @@ class ContactshipStream(RESTStream[PageToken]):
         Raises:
             MalformedResponseError: The body is not that envelope.
         """
-        payload = self.decode_json(response)
+        return self.page_of(response, self.decode_json(response))
+
+    def page_of(self, response: requests.Response, payload: t.Any) -> Page:
+        """Turn a decoded body into a page (override for other envelopes).
+
+        Raises:
+            MalformedResponseError: The body is not the expected envelope.
+        """
         if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
             self.malformed(response, 'it is not a {"data": [...]} envelope')
         count = payload.get("count")
@@ -264,6 +286,19 @@ class ContactshipStream(RESTStream[PageToken]):
     # Retries
 
     @override
+    def request_decorator(self, func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+        # As the SDK's, minus backoff's own log lines: `backoff_handler` says it
+        # once, with the attempt count, and the final error is raised as one line.
+        return backoff.on_exception(
+            self.backoff_wait_generator,
+            (RetriableAPIError, *_RETRIABLE_NETWORK_ERRORS),
+            max_tries=self.backoff_max_tries,
+            on_backoff=self.backoff_handler,
+            jitter=self.backoff_jitter,
+            logger=None,
+        )(func)
+
+    @override
     def backoff_max_tries(self) -> int:
         return int(self.config["max_retries"])
 
@@ -311,9 +346,10 @@ class ContactshipStream(RESTStream[PageToken]):
 
     @cached_property
     def _send_with_retries(self) -> t.Callable[[requests.PreparedRequest], Page]:
-        # The SDK types its decorator for functions returning a Response.
-        decorated = self.request_decorator(self.send_page_request)  # type: ignore[arg-type]
-        return t.cast("t.Callable[[requests.PreparedRequest], Page]", decorated)
+        return t.cast(
+            "t.Callable[[requests.PreparedRequest], Page]",
+            self.request_decorator(self.send_page_request),
+        )
 
     def _redact(self, text: str) -> str:
         return redact(text, [self.config.get("api_key", "")])

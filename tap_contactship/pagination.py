@@ -62,15 +62,20 @@ class OverlapOffsetPaginator:
     paginator now expects; any other must be read again.
     """
 
-    def __init__(self, page_size: int, *, key: str = "id") -> None:
+    def __init__(
+        self, page_size: int, *, key: str = "id", follow_without_count: bool = False
+    ) -> None:
         """Start at offset 0 with nothing seen.
 
         Args:
             page_size: New rows wanted per request.
             key: The field that identifies a row.
+            follow_without_count: When the API reports no ``count``, keep reading
+                until a page brings nothing new (instead of stopping after one).
         """
         self.page_size = page_size
         self.key = key
+        self.follow_without_count = follow_without_count
         self.offset = 0
         self.finished = False
         self.count: int | None = None
@@ -176,10 +181,18 @@ class OverlapOffsetPaginator:
     ) -> None:
         reached = offset + len(rows)
         if self.count is None:
-            self.finished = True
+            # Without a total, only a page with nothing after its anchor ends it:
+            # a short page may just be the server's own cap on `limit`.
+            if self.follow_without_count and reached - 1 > offset:
+                self.offset = reached - 1
+            else:
+                self.finished = True
         elif not rows:
             if self.count > self.emitted:
-                self._warn_short()
+                self.warnings.append(
+                    f"the API reported count={self.count} but returned no more "
+                    f"rows; finished with {self.emitted} rows"
+                )
             self.finished = True
         elif reached >= self.count:
             if reached > self.count:
@@ -194,12 +207,6 @@ class OverlapOffsetPaginator:
         else:
             self.offset = reached - 1
 
-    def _warn_short(self) -> None:
-        self.warnings.append(
-            f"the API reported count={self.count} but returned no more rows; "
-            f"finished with {self.emitted} rows"
-        )
-
     def _id(self, row: dict[str, t.Any]) -> t.Any:
         try:
             return row[self.key]
@@ -211,7 +218,8 @@ class OverlapOffsetPaginator:
         # Re-reads after shifts cost a few requests each; twice the page count at
         # the page size the server actually serves, plus slack, is far beyond any
         # real sync, and still bounded.
-        expected = math.ceil((self.count or 0) / self._most_new_rows) + 1
+        total = max(self.count or 0, self.emitted)
+        expected = math.ceil(total / self._most_new_rows) + 1
         if self.requests > 2 * expected + 20:
             msg = (
                 f"paging did not converge after {self.requests} requests "

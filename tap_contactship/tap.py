@@ -79,6 +79,34 @@ class TapContactship(Tap):
             description="Only sync phone numbers of this type (server-side filter).",
         ),
         th.Property(
+            "start_date",
+            th.DateTimeType,
+            title="Start date",
+            description=(
+                "Earliest call `created_at` to sync (ISO 8601). Unset: every call. "
+                "Calls before it are never synced, even inside the look-back."
+            ),
+        ),
+        th.Property(
+            "calls_lookback_days",
+            th.NumberType(minimum=0, maximum=365),
+            default=3,
+            title="Calls look-back (days)",
+            description=(
+                "Each run re-reads calls created this many days before the bookmark, "
+                "to pick up status, result, analysis and recording that arrive later."
+            ),
+        ),
+        th.Property(
+            "include_transcripts",
+            th.BooleanType,
+            default=False,
+            title="Include transcripts",
+            description=(
+                "Request call transcripts (`chat_history`, JSON format). Large."
+            ),
+        ),
+        th.Property(
             "request_timeout",
             th.NumberType(exclusive_minimum=0),
             default=60,

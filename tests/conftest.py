@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tap_contactship.tap import main
+from tap_contactship.tap import TapContactship, main
 from tests.fake_contactship import DEFAULT_KEY, FakeContactship
 
 TAP_EXECUTABLE = Path(sys.executable).with_name("tap-contactship")
@@ -47,9 +48,9 @@ class Run:
     def of_type(self, kind: str) -> list[dict[str, Any]]:
         return [m for m in self.messages if m["type"] == kind]
 
-    @property
-    def error_lines(self) -> list[str]:
-        return [line for line in self.stderr.splitlines() if "error" in line.lower()]
+    def final_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = self.of_type("STATE")[-1]["value"]
+        return state
 
 
 @pytest.fixture
@@ -62,14 +63,38 @@ def tap_config(api: FakeContactship, **overrides: Any) -> dict[str, Any]:
     return {"api_key": DEFAULT_KEY, "api_url": api.url, **overrides}
 
 
-def sync(config: dict[str, Any], *args: str, tmp_dir: Path | None = None) -> Run:
+def catalog(selected: list[str]) -> dict[str, Any]:
+    """The discovered catalog with only the named streams selected."""
+    discovered = TapContactship(
+        config={"api_key": "unused-key"}, validate_config=False
+    ).catalog_dict
+    for entry in discovered["streams"]:
+        for item in entry["metadata"]:
+            if item["breadcrumb"] == []:
+                item["metadata"]["selected"] = entry["tap_stream_id"] in selected
+    return dict(discovered)
+
+
+def sync(
+    config: dict[str, Any],
+    *args: str,
+    streams: list[str] | None = None,
+    state: dict[str, Any] | None = None,
+) -> Run:
     """Run the tap's CLI in this process (fast; for focused tests)."""
-    with contextlib.ExitStack() as stack:
-        folder = tmp_dir or Path(stack.enter_context(_tempdir()))
-        config_file = folder / "config.json"
+    with tempfile.TemporaryDirectory() as folder:
+        config_file = Path(folder) / "config.json"
         config_file.write_text(json.dumps(config))
-        stdout, stderr = io.StringIO(), io.StringIO()
         argv = ["tap-contactship", "--config", str(config_file), *args]
+        if streams is not None:
+            catalog_file = Path(folder) / "catalog.json"
+            catalog_file.write_text(json.dumps(catalog(streams)))
+            argv += ["--catalog", str(catalog_file)]
+        if state is not None:
+            state_file = Path(folder) / "state.json"
+            state_file.write_text(json.dumps(state))
+            argv += ["--state", str(state_file)]
+        stdout, stderr = io.StringIO(), io.StringIO()
         exit_code = 0
         with (
             contextlib.redirect_stdout(stdout),
@@ -81,6 +106,11 @@ def sync(config: dict[str, Any], *args: str, tmp_dir: Path | None = None) -> Run
             except SystemExit as exc:
                 exit_code = int(exc.code or 0)
         return Run(exit_code, stdout.getvalue(), stderr.getvalue())
+
+
+def sync_numbers(config: dict[str, Any], *args: str) -> Run:
+    """Sync only `phone_numbers` in this process."""
+    return sync(config, *args, streams=["phone_numbers"])
 
 
 def run_cli(
@@ -116,14 +146,6 @@ def _argv(argv: list[str]) -> Iterator[None]:
         yield
     finally:
         sys.argv = saved
-
-
-@contextlib.contextmanager
-def _tempdir() -> Iterator[str]:
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as folder:
-        yield folder
 
 
 @pytest.fixture

@@ -50,6 +50,89 @@ def make_phone_number(n: int, *, created: datetime | None = None) -> dict[str, A
     }
 
 
+AGENT_IDS = [f"agent-{_uuid('agent', n)}" for n in range(3)]
+
+
+def make_call(n: int, *, created: datetime | None = None) -> dict[str, Any]:
+    """The n-th call; one every ten minutes from 2026-01-01, cycling outcomes."""
+    created = created or EPOCH + timedelta(minutes=10 * n)
+    statuses = ["completed", "no-answer", "busy", "voice_mail", "in-progress"]
+    status = statuses[n % len(statuses)]
+    finished = status != "in-progress"
+    return {
+        "id": _uuid("call", n),
+        "direction": "outbound" if n % 4 else "inbound",
+        "from": "+12025550100",
+        "call_record": f"https://records.example/{n}.mp3" if finished else None,
+        "call_status": status,
+        "call_result": "answered" if status == "completed" else "no_answer",
+        "disconnection_reason": "agent_hangup" if finished else None,
+        "finished_at": iso(created + timedelta(minutes=3)) if finished else None,
+        "start_at": iso(created),
+        "duration": 180 + n % 60 if finished else 0,
+        "call_analysis": {
+            "summary": f"Call {n}",
+            "sentiment": "positive",
+            "score": n % 10,
+        },
+        "type": "ai_call",
+        "created_at": iso(created),
+        "agent_id": AGENT_IDS[n % len(AGENT_IDS)],
+        "campaign_id": None,
+        "contact": {
+            "id": f"c-{_uuid('contact', n % 50)}",
+            "full_name": f"Contact {n % 50}",
+            "phone_number": f"+5730144{n % 50:05d}",
+            "email": f"contact{n % 50}@example.com",
+            "country": "CO",
+            "crm_owner": "extra field kept",
+        },
+    }
+
+
+def make_agent(n: int) -> dict[str, Any]:
+    """The n-th agent, with the long prompt and nested lists the docs show."""
+    return {
+        "id": f"{_uuid('agent-list', n)}",
+        "name": f"agent-{n}",
+        "person_name": ["Sarah", "Diego", "Ana"][n % 3],
+        "language": "en-US" if n % 2 else "multi",
+        "webhook_url": "https://hooks.example/calls",
+        "conversation_purpose": "Book a demo",
+        "prompt": "You are a friendly assistant.\n\n" * 40,
+        "volume": 1.2,
+        "voice_id": "custom_voice_sarah_123",
+        "interruption_sensitivity": 0.5,
+        "ambient_sound": "office",
+        "voice_speed": 1.0,
+        "voice_temperature": 0.7,
+        "post_call_analysis_data": [
+            {"name": "interested", "type": "boolean", "description": "Wants a demo"}
+        ],
+        "tools": [{"name": "book", "type": "calendar", "description": "Books slots"}],
+        "created_at": iso(EPOCH + timedelta(days=n)),
+        "updated_at": iso(EPOCH + timedelta(days=n + 1)),
+    }
+
+
+def make_contact(n: int) -> dict[str, Any]:
+    """The n-th contact; ids are UUID-like but not hex, as in the docs."""
+    return {
+        "id": f"c1a2b3c4-d5e6-f7g8-h9i0-{n:012d}",
+        "created_at": iso(EPOCH + timedelta(hours=n)),
+        "phone_number": f"+52155{n:08d}",
+        "full_name": f"Persona {n}",
+        "country": "México",
+        "email": f"p{n}@example.mx",
+        "description": "Lead from the fair",
+        "additional_data": [
+            {"type": "text", "field": "company", "value": "Acme"},
+            {"type": "number", "field": "employees", "value": n},
+        ],
+        "organization_id": "org123456",
+    }
+
+
 @dataclass
 class Response:
     """A canned answer: status, headers and raw body."""
@@ -88,6 +171,13 @@ class FakeContactship:
         self.phone_numbers: list[dict[str, Any]] = []
         self._next_number = 0
         self.seed_phone_numbers(phone_numbers)
+        self.calls: list[dict[str, Any]] = []
+        self.agents: list[dict[str, Any]] = []
+        self.contacts: list[dict[str, Any]] = []
+        #: `status` for the documented `{statusCode, data}`; `count` for paging.
+        self.agents_envelope = "status"
+        #: False: `/v1/contacts` ignores limit/offset and returns its first 100.
+        self.contacts_paging = True
         self.latency = latency
         #: Largest `limit` honoured; bigger requests get this many rows.
         self.max_limit: int | None = None
@@ -112,6 +202,13 @@ class FakeContactship:
         with self.lock:
             self.phone_numbers = [make_phone_number(n) for n in range(count)]
             self._next_number = count
+
+    def seed(self, *, calls: int = 0, agents: int = 0, contacts: int = 0) -> None:
+        """Give the other endpoints data."""
+        with self.lock:
+            self.calls = [make_call(n) for n in range(calls)]
+            self.agents = [make_agent(n) for n in range(agents)]
+            self.contacts = [make_contact(n) for n in range(contacts)]
 
     def add_phone_number(self) -> dict[str, Any]:
         """Create a number now; it sorts last."""
@@ -242,8 +339,71 @@ def _phone_numbers(api: FakeContactship, params: dict[str, str]) -> Response:
     return json_response(200, {"data": data, "count": total + api.count_error})
 
 
+def _day_or_time(value: str, *, end: bool) -> datetime:
+    if len(value) == 10:  # a bare date covers the whole day
+        day = datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+        return day + timedelta(days=1, microseconds=-1) if end else day
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _calls(api: FakeContactship, params: dict[str, str]) -> Response:
+    rows = api.calls
+    try:
+        if "date_from" in params:
+            since = _day_or_time(params["date_from"], end=False)
+            rows = [r for r in rows if _created(r) >= since]
+        if "date_to" in params:
+            until = _day_or_time(params["date_to"], end=True)
+            rows = [r for r in rows if _created(r) <= until]
+    except ValueError:
+        return json_response(400, {"statusCode": 400, "message": "Invalid date"})
+    paged = api.page(rows, params, default_limit=20)
+    if isinstance(paged, Response):
+        return paged
+    data, total = paged
+    if params.get("include_transcript") == "true":
+        data = [
+            {
+                **row,
+                "chat_history": [
+                    {"role": "agent", "content": "Hi, this is Sarah."},
+                    {"role": "user", "content": "Hello!"},
+                ],
+                "transcript_format": params.get("transcript_format", "json"),
+            }
+            for row in data
+        ]
+    return json_response(200, {"data": data, "count": total + api.count_error})
+
+
+def _created(row: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(row["created_at"].replace("Z", "+00:00"))
+
+
+def _agents(api: FakeContactship, params: dict[str, str]) -> Response:
+    if api.agents_envelope == "status":
+        return json_response(200, {"statusCode": 200, "data": api.agents})
+    paged = api.page(api.agents, params, default_limit=20)
+    if isinstance(paged, Response):
+        return paged
+    data, total = paged
+    return json_response(200, {"data": data, "count": total})
+
+
+def _contacts(api: FakeContactship, params: dict[str, str]) -> Response:
+    if not api.contacts_paging:
+        return json_response(200, api.contacts[:100])
+    paged = api.page(api.contacts, params, default_limit=100)
+    if isinstance(paged, Response):
+        return paged
+    return json_response(200, paged[0])
+
+
 ROUTES: dict[str, Callable[[FakeContactship, dict[str, str]], Response]] = {
     "/v1/phone-numbers": _phone_numbers,
+    "/v1/calls": _calls,
+    "/v1/agents": _agents,
+    "/v1/contacts": _contacts,
 }
 
 
@@ -291,6 +451,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--api-key", default=DEFAULT_KEY)
     parser.add_argument("--phone-numbers", type=int, default=250)
+    parser.add_argument("--calls", type=int, default=0)
+    parser.add_argument("--agents", type=int, default=0)
+    parser.add_argument("--contacts", type=int, default=0)
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--url-file", help="write the base URL here once listening")
     args = parser.parse_args(argv)
@@ -299,7 +462,9 @@ def main(argv: list[str] | None = None) -> None:
         api_key=args.api_key,
         phone_numbers=args.phone_numbers,
         latency=args.latency_ms / 1000,
-    ).start(args.port)
+    )
+    api.seed(calls=args.calls, agents=args.agents, contacts=args.contacts)
+    api.start(args.port)
     if args.url_file:
         with open(args.url_file, "w", encoding="utf-8") as handle:  # noqa: PTH123
             handle.write(api.url)

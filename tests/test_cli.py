@@ -11,22 +11,27 @@ from tests.conftest import run_cli, tap_config
 SECRET = "cs_live_SUPERSECRET_7f3a9c1e5b"  # noqa: S105 (a fake key to hunt for)
 
 
-def test_sync_writes_schema_records_and_state(api, tmp_path):
+def test_sync_writes_schema_records_and_state_for_every_stream(api, tmp_path):
     api.seed_phone_numbers(250)
+    api.seed(calls=330, agents=4, contacts=120)
 
     run = run_cli(tap_config(api, page_size=100), tmp_path=tmp_path)
 
     assert run.exit_code == 0, run.stderr
-    kinds = [m["type"] for m in run.messages]
-    assert kinds[0] == "SCHEMA"
-    assert kinds.count("RECORD") == 250
-    assert kinds[-1] == "STATE"
-    schema = run.messages[0]
-    assert schema["stream"] == "phone_numbers"
-    assert schema["key_properties"] == ["id"]
-    record = run.records("phone_numbers")[0]
-    assert record == api.phone_numbers[0]
-    assert len(set(run.ids())) == 250
+    schemas = {m["stream"]: m for m in run.of_type("SCHEMA")}
+    assert set(schemas) == {"phone_numbers", "calls", "agents", "contacts"}
+    assert all(m["key_properties"] == ["id"] for m in schemas.values())
+    assert schemas["calls"]["bookmark_properties"] == ["created_at"]
+    for stream, rows in [
+        ("phone_numbers", api.phone_numbers),
+        ("calls", api.calls),
+        ("agents", api.agents),
+        ("contacts", api.contacts),
+    ]:
+        assert run.records(stream) == rows, stream
+    assert run.messages[-1]["type"] == "STATE"
+    bookmark = run.final_state()["bookmarks"]["calls"]["replication_key_value"]
+    assert bookmark == api.calls[-1]["created_at"]
 
 
 def test_activate_version_when_enabled(api, tmp_path):
@@ -36,9 +41,10 @@ def test_activate_version_when_enabled(api, tmp_path):
         tap_config(api, emit_activate_version_messages=True), tmp_path=tmp_path
     )
 
-    versions = run.of_type("ACTIVATE_VERSION")
-    assert len(versions) == 1
-    assert {m["version"] for m in run.of_type("RECORD")} == {versions[0]["version"]}
+    versions = {m["stream"]: m["version"] for m in run.of_type("ACTIVATE_VERSION")}
+    assert set(versions) == {"phone_numbers", "agents", "contacts"}
+    numbers = [m for m in run.of_type("RECORD") if m["stream"] == "phone_numbers"]
+    assert {m["version"] for m in numbers} == {versions["phone_numbers"]}
 
 
 def test_no_activate_version_by_default(api, tmp_path):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import run_cli, sync, tap_config
+from tests.conftest import run_cli, sync_numbers, tap_config
+
+PATH = "/v1/phone-numbers"
 
 
 @pytest.mark.parametrize(
@@ -33,7 +35,7 @@ from tests.conftest import run_cli, sync, tap_config
 def test_bad_setting_is_one_line_and_no_request(api, overrides, fragment):
     config = {k: v for k, v in tap_config(api, **overrides).items() if v is not None}
 
-    run = sync(config)
+    run = sync_numbers(config)
 
     assert run.exit_code == 1
     assert "Traceback" not in run.stderr
@@ -44,14 +46,14 @@ def test_bad_setting_is_one_line_and_no_request(api, overrides, fragment):
 
 
 def test_several_problems_are_reported_together(api):
-    run = sync(tap_config(api, page_size=0, phone_number_type="x"))
+    run = sync_numbers(tap_config(api, page_size=0, phone_number_type="x"))
 
     line = run.stderr.strip().splitlines()[-1]
     assert "`page_size`" in line and "`phone_number_type`" in line
 
 
 def test_a_mistyped_key_is_not_echoed(api):
-    run = sync(tap_config(api, api_key=987654321987))
+    run = sync_numbers(tap_config(api, api_key=987654321987))
 
     assert run.exit_code == 1
     assert "`api_key` must be of type string" in run.stderr
@@ -71,11 +73,11 @@ def test_plain_http_is_allowed_for_loopback(url):
 def test_https_and_v1_suffix_are_accepted(api):
     api.seed_phone_numbers(3)
 
-    run = sync(tap_config(api, api_url=api.url + "/v1/"))
+    run = sync_numbers(tap_config(api, api_url=api.url + "/v1/"))
 
     assert run.exit_code == 0, run.stderr
     assert len(run.records()) == 3
-    assert api.requests[0].path == "/v1/phone-numbers"
+    assert api.data_requests(PATH)[0].path == "/v1/phone-numbers"
 
 
 def test_settings_from_environment(api, tmp_path):
@@ -94,7 +96,7 @@ def test_settings_from_environment(api, tmp_path):
 
     assert run.exit_code == 0, run.stderr
     assert len(run.records()) == 3
-    assert api.requests[0].params["limit"] == "2"
+    assert api.data_requests(PATH)[0].params["limit"] == "2"
 
 
 def test_missing_key_in_environment_is_one_line(tmp_path):
@@ -111,8 +113,8 @@ def test_missing_key_in_environment_is_one_line(tmp_path):
 
 
 def test_user_agent_is_sent(api):
-    sync(tap_config(api))
-    assert api.requests[0].user_agent.startswith("tap-contactship/")
+    sync_numbers(tap_config(api))
+    assert api.data_requests(PATH)[0].user_agent.startswith("tap-contactship/")
 
-    sync(tap_config(api, user_agent="acme-etl/2"))
-    assert api.requests[1].user_agent == "acme-etl/2"
+    sync_numbers(tap_config(api, user_agent="acme-etl/2"))
+    assert api.data_requests(PATH)[1].user_agent == "acme-etl/2"

@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from tests.conftest import sync, tap_config
+from tests.conftest import sync_numbers, tap_config
 from tests.fake_contactship import Response, json_response
 
 PATH = "/v1/phone-numbers"
@@ -33,21 +33,21 @@ def test_rejected_key_fails_at_once_naming_the_setting(api, sleeps, status):
     api.seed_phone_numbers(10)
     api.script = [json_response(status, {"message": "nope"})]
 
-    run = sync(tap_config(api))
+    run = sync_numbers(tap_config(api))
 
     assert_one_clear_error(
         run, "rejected the API key", "`api_key`", "TAP_CONTACTSHIP_API_KEY"
     )
-    assert len(api.requests) == 1
+    assert len(api.data_requests(PATH)) == 1
     assert sleeps == []
     assert run.records() == []
 
 
 def test_wrong_key_against_the_server(api):
-    run = sync(tap_config(api, api_key="not-the-key"))
+    run = sync_numbers(tap_config(api, api_key="not-the-key"))
 
     assert_one_clear_error(run, "401")
-    assert len(api.requests) == 1
+    assert len(api.data_requests(PATH)) == 1
 
 
 @pytest.mark.parametrize(
@@ -59,15 +59,15 @@ def test_client_errors_fail_at_once_with_status_path_and_message(
 ):
     api.script = [json_response(status, {"message": "Bad paging parameter"})]
 
-    run = sync(tap_config(api))
+    run = sync_numbers(tap_config(api))
 
     assert_one_clear_error(run, str(status), PATH, hint)
-    assert len(api.requests) == 1
+    assert len(api.data_requests(PATH)) == 1
     assert sleeps == []
 
 
 def test_wrong_api_url_path_gives_404_hint(api):
-    run = sync(tap_config(api, api_url=api.url + "/api"))
+    run = sync_numbers(tap_config(api, api_url=api.url + "/api"))
 
     assert_one_clear_error(run, "404", "/api/v1/phone-numbers", "check `api_url`")
 
@@ -79,7 +79,7 @@ def test_retry_after_seconds_is_honoured_exactly(api, sleeps):
         Response(429, b"slow down", {"Retry-After": "2"}),
     ]
 
-    run = sync(tap_config(api))
+    run = sync_numbers(tap_config(api))
 
     assert run.exit_code == 0, run.stderr
     assert sleeps == [7.0, 2.0]
@@ -92,7 +92,7 @@ def test_retry_after_http_date_is_honoured(api, sleeps):
     when = email.utils.formatdate(time.time() + 30, usegmt=True)
     api.script = [Response(429, b"", {"Retry-After": when})]
 
-    run = sync(tap_config(api))
+    run = sync_numbers(tap_config(api))
 
     assert run.exit_code == 0, run.stderr
     assert len(sleeps) == 1
@@ -103,7 +103,7 @@ def test_huge_retry_after_is_capped(api, sleeps):
     api.seed_phone_numbers(5)
     api.script = [Response(429, b"", {"Retry-After": "86400"})]
 
-    run = sync(tap_config(api))
+    run = sync_numbers(tap_config(api))
 
     assert run.exit_code == 0
     assert sleeps == [300.0]
@@ -113,7 +113,7 @@ def test_429_without_retry_after_backs_off_exponentially(api, sleeps):
     api.seed_phone_numbers(5)
     api.script = [Response(429, b"")] * 4
 
-    run = sync(tap_config(api))
+    run = sync_numbers(tap_config(api))
 
     assert run.exit_code == 0, run.stderr
     assert len(sleeps) == 4
@@ -128,7 +128,7 @@ def test_server_errors_retry_then_succeed_without_losing_rows(api, sleeps):
         return Response(503, b"busy") if len(fake.requests) % 2 else None
 
     api.hooks.append(fail_every_other)
-    run = sync(tap_config(api, page_size=100))
+    run = sync_numbers(tap_config(api, page_size=100))
 
     assert run.exit_code == 0, run.stderr
     ids = run.ids()
@@ -140,10 +140,10 @@ def test_persistent_500_gives_up_after_max_retries_naming_the_status(api, sleeps
     api.seed_phone_numbers(5)
     api.hooks.append(lambda fake, seen: Response(500, b"<html>Internal</html>"))
 
-    run = sync(tap_config(api, max_retries=3))
+    run = sync_numbers(tap_config(api, max_retries=3))
 
     assert_one_clear_error(run, "giving up after 3 attempts", "500", PATH)
-    assert len(api.requests) == 3
+    assert len(api.data_requests(PATH)) == 3
     assert len(sleeps) == 2
 
 
@@ -163,10 +163,10 @@ def test_unusable_200_bodies_retry_then_fail_clearly(api, sleeps, body, why):
         lambda fake, seen: Response(200, body, {"Content-Type": "text/html"})
     )
 
-    run = sync(tap_config(api, max_retries=2))
+    run = sync_numbers(tap_config(api, max_retries=2))
 
     assert_one_clear_error(run, "answered 200", why, PATH)
-    assert len(api.requests) == 2
+    assert len(api.data_requests(PATH)) == 2
     assert run.records() == []
 
 
@@ -178,7 +178,7 @@ def test_malformed_page_mid_sync_is_retried_and_nothing_lost(api, sleeps):
         )
     )
 
-    run = sync(tap_config(api, page_size=100))
+    run = sync_numbers(tap_config(api, page_size=100))
 
     assert run.exit_code == 0, run.stderr
     assert len(set(run.ids())) == 250
@@ -191,7 +191,7 @@ def test_unreachable_api_fails_after_retries(sleeps, tmp_path):
     with socket.socket() as probe:  # a port with nothing listening on it
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    run = sync(
+    run = sync_numbers(
         {"api_key": "k", "api_url": f"http://127.0.0.1:{port}", "max_retries": 2}
     )
 
@@ -211,7 +211,7 @@ def test_timeouts_and_resets_are_retried(api, sleeps, requests_mock):
         ],
     )
 
-    run = sync({"api_key": "k", "api_url": "https://api.example.test"})
+    run = sync_numbers({"api_key": "k", "api_url": "https://api.example.test"})
 
     assert run.exit_code == 0, run.stderr
     assert run.ids() == ["pn-1"]
@@ -223,7 +223,7 @@ def test_persistent_timeouts_fail_with_advice(sleeps, requests_mock):
         "https://api.example.test/v1/phone-numbers", exc=requests.exceptions.ReadTimeout
     )
 
-    run = sync(
+    run = sync_numbers(
         {"api_key": "k", "api_url": "https://api.example.test", "max_retries": 4}
     )
 
@@ -235,6 +235,6 @@ def test_request_timeout_setting_reaches_requests(api):
     api.seed_phone_numbers(1)
     api.hooks.append(lambda fake, seen: time.sleep(0.5))
 
-    run = sync(tap_config(api, request_timeout=0.1, max_retries=1))
+    run = sync_numbers(tap_config(api, request_timeout=0.1, max_retries=1))
 
     assert_one_clear_error(run, "ReadTimeout")

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from tests.conftest import sync, tap_config
+from tests.conftest import sync_numbers, tap_config
 from tests.fake_contactship import FakeContactship, Seen
 
 PATH = "/v1/phone-numbers"
@@ -25,7 +25,7 @@ def all_ids(api: FakeContactship) -> list[str]:
 )
 def test_every_row_once_in_ceil_n_over_p_requests(api, rows, page_size):
     api.seed_phone_numbers(rows)
-    run = sync(tap_config(api, page_size=page_size))
+    run = sync_numbers(tap_config(api, page_size=page_size))
 
     assert run.exit_code == 0, run.stderr
     assert run.ids("phone_numbers") == all_ids(api)
@@ -34,7 +34,7 @@ def test_every_row_once_in_ceil_n_over_p_requests(api, rows, page_size):
 
 def test_requests_ask_ascending_order_with_overlapping_limits(api):
     api.seed_phone_numbers(250)
-    sync(tap_config(api, page_size=100))
+    sync_numbers(tap_config(api, page_size=100))
 
     sent = [
         (r.params["offset"], r.params["limit"], r.params["order"]) for r in api.requests
@@ -43,11 +43,11 @@ def test_requests_ask_ascending_order_with_overlapping_limits(api):
 
 
 def test_empty_organization_costs_one_request(api):
-    run = sync(tap_config(api))
+    run = sync_numbers(tap_config(api))
 
     assert run.exit_code == 0
     assert run.records() == []
-    assert len(api.requests) == 1
+    assert len(api.data_requests(PATH)) == 1
     assert [m["type"] for m in run.messages] == ["SCHEMA", "STATE"]
 
 
@@ -56,7 +56,7 @@ def test_server_clamping_limit_loses_nothing(api, server_max):
     api.seed_phone_numbers(250)
     api.max_limit = server_max
 
-    run = sync(tap_config(api, page_size=100))
+    run = sync_numbers(tap_config(api, page_size=100))
 
     assert run.exit_code == 0, run.stderr
     assert run.ids() == all_ids(api)
@@ -72,7 +72,7 @@ def test_number_released_mid_sync_shifts_rows_but_none_is_skipped(api):
             released.append(fake.release_phone_number(10)["id"])
 
     api.hooks.append(release_after_first_page)
-    run = sync(tap_config(api, page_size=100))
+    run = sync_numbers(tap_config(api, page_size=100))
 
     assert run.exit_code == 0, run.stderr
     ids = run.ids()
@@ -88,7 +88,7 @@ def test_numbers_created_mid_sync_are_not_duplicated(api):
         fake.add_phone_number()
 
     api.hooks.append(create_on_each_page)
-    run = sync(tap_config(api, page_size=100))
+    run = sync_numbers(tap_config(api, page_size=100))
 
     assert run.exit_code == 0, run.stderr
     ids = run.ids()
@@ -107,7 +107,7 @@ def test_mass_release_larger_than_a_page_steps_back_far_enough(api):
                 released.add(fake.release_phone_number(20)["id"])
 
     api.hooks.append(release_many)
-    run = sync(tap_config(api, page_size=100))
+    run = sync_numbers(tap_config(api, page_size=100))
 
     assert run.exit_code == 0, run.stderr
     ids = run.ids()
@@ -136,7 +136,7 @@ def test_random_creates_and_releases_between_pages(api, seed):
 
     api.hooks.append(churn)
     page_size = rng.choice([1, 3, 10, 50])
-    run = sync(tap_config(api, page_size=page_size))
+    run = sync_numbers(tap_config(api, page_size=page_size))
 
     assert run.exit_code == 0, run.stderr
     ids = run.ids()
@@ -149,12 +149,12 @@ def test_api_ignoring_offset_fails_clearly_without_looping(api):
     api.seed_phone_numbers(250)
     api.ignore_offset = True
 
-    run = sync(tap_config(api, page_size=100))
+    run = sync_numbers(tap_config(api, page_size=100))
 
     assert run.exit_code == 1
     assert run.stderr.strip().splitlines()[-1].startswith("tap-contactship: error:")
     assert "ignore the `offset` parameter" in run.stderr
-    assert len(api.requests) == 2
+    assert len(api.data_requests(PATH)) == 2
     assert "Traceback" not in run.stderr
 
 
@@ -162,11 +162,11 @@ def test_count_higher_than_the_data_finishes_with_a_warning(api, caplog):
     api.seed_phone_numbers(250)
     api.count_error = 50
 
-    run = sync(tap_config(api, page_size=100))
+    run = sync_numbers(tap_config(api, page_size=100))
 
     assert run.exit_code == 0
     assert run.ids() == all_ids(api)
-    assert len(api.requests) <= 5
+    assert len(api.data_requests(PATH)) <= 5
     assert "count=300" in caplog.text
     assert "finished with 250 rows" in caplog.text
 
@@ -175,7 +175,7 @@ def test_count_lower_than_the_data_keeps_rows_that_came_back(api, caplog):
     api.seed_phone_numbers(250)
     api.count_error = -20
 
-    run = sync(tap_config(api, page_size=100))
+    run = sync_numbers(tap_config(api, page_size=100))
 
     assert run.exit_code == 0
     assert run.ids() == all_ids(api)
@@ -185,8 +185,8 @@ def test_count_lower_than_the_data_keeps_rows_that_came_back(api, caplog):
 def test_type_filter_is_sent_to_the_server(api):
     api.seed_phone_numbers(30)
 
-    run = sync(tap_config(api, phone_number_type="inbound"))
+    run = sync_numbers(tap_config(api, phone_number_type="inbound"))
 
     assert {r["type"] for r in run.records()} == {"inbound"}
-    assert api.requests[0].params["type"] == "inbound"
+    assert api.data_requests(PATH)[0].params["type"] == "inbound"
     assert len(run.records()) == 10
