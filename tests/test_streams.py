@@ -1,0 +1,233 @@
+"""calls (incremental with look-back), agents (two envelopes), contacts (paging or not)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.conftest import sync, tap_config
+from tests.fake_contactship import Response
+
+CALLS = "/v1/calls"
+
+
+def sync_calls(api, state=None, **settings):
+    return sync(tap_config(api, **settings), streams=["calls"], state=state)
+
+
+def bookmark_of(run) -> str:
+    return run.final_state()["bookmarks"]["calls"]["replication_key_value"]
+
+
+def state_at(value: str) -> dict:
+    return {
+        "bookmarks": {
+            "calls": {"replication_key": "created_at", "replication_key_value": value}
+        }
+    }
+
+
+def created(row) -> datetime:
+    return datetime.fromisoformat(row["created_at"].replace("Z", "+00:00"))
+
+
+def test_first_run_reads_every_call_in_order_and_bookmarks_the_last(api):
+    api.seed(calls=250)
+
+    run = sync_calls(api)
+
+    assert run.exit_code == 0, run.stderr
+    assert run.records("calls") == sorted(api.calls, key=lambda c: c["created_at"])
+    first = api.data_requests(CALLS)[0].params
+    assert first["order"] == "asc"
+    assert "date_from" not in first
+    assert "include_transcript" not in first
+    assert bookmark_of(run) == api.calls[-1]["created_at"]
+
+
+def test_start_date_bounds_the_first_run(api):
+    api.seed(calls=300)  # one every 10 minutes from 2026-01-01T00:00Z
+
+    run = sync_calls(api, start_date="2026-01-02T06:00:00Z")
+
+    since = datetime(2026, 1, 2, 6, tzinfo=timezone.utc)
+    expected = [c["id"] for c in api.calls if created(c) >= since]
+    assert run.ids("calls") == expected
+    # Day precision and an unknown timezone: ask from the day before, cut here.
+    assert api.data_requests(CALLS)[0].params["date_from"] == "2026-01-01"
+
+
+def test_next_run_rereads_the_lookback_window_exactly(api):
+    api.seed(calls=1000)
+    bookmark = api.calls[800]["created_at"]
+
+    run = sync_calls(api, state=state_at(bookmark), calls_lookback_days=2)
+
+    window_start = created(api.calls[800]) - timedelta(days=2)
+    expected = [c["id"] for c in api.calls if created(c) >= window_start]
+    assert run.ids("calls") == expected
+    assert api.data_requests(CALLS)[0].params["date_from"] == (
+        (window_start - timedelta(days=1)).date().isoformat()
+    )
+    assert bookmark_of(run) == api.calls[-1]["created_at"]
+
+
+def test_a_call_that_changes_after_the_first_run_is_emitted_again(api):
+    api.seed(calls=60)
+    first = sync_calls(api)
+    ringing = api.calls[-2]
+    assert first.records("calls")[-2]["call_status"] != "completed"
+
+    ringing.update(call_status="completed", call_result="answered", duration=95)
+    api.calls.append(
+        {**api.calls[0], "id": "brand-new", "created_at": "2026-01-01T10:05:00Z"}
+    )
+    second = sync_calls(api, state=first.final_state())
+
+    again = {r["id"]: r for r in second.records("calls")}
+    assert again[ringing["id"]]["call_status"] == "completed"
+    assert again[ringing["id"]]["duration"] == 95
+    assert "brand-new" in again
+    assert bookmark_of(second) >= bookmark_of(first)
+
+
+def test_bookmark_never_moves_backwards(api):
+    api.seed(calls=50)
+    later = "2026-03-01T00:00:00Z"  # newer than every call the API still has
+
+    run = sync_calls(api, state=state_at(later), calls_lookback_days=60)
+
+    assert run.exit_code == 0, run.stderr
+    assert len(run.records("calls")) > 0
+    assert bookmark_of(run) == later
+
+
+def test_start_date_is_a_floor_for_the_lookback(api):
+    api.seed(calls=600)
+    bookmark = api.calls[500]["created_at"]
+
+    run = sync_calls(
+        api,
+        state=state_at(bookmark),
+        calls_lookback_days=30,
+        start_date=api.calls[400]["created_at"],
+    )
+
+    assert run.ids("calls") == [c["id"] for c in api.calls[400:]]
+
+
+def test_interrupted_run_resumes_without_losing_calls(api, sleeps):
+    api.seed(calls=2600)
+    api.hooks.append(
+        lambda fake, seen: (
+            Response(503, b"down")
+            if seen.path == CALLS and len(fake.data_requests(CALLS)) >= 22
+            else None
+        )
+    )
+
+    broken = sync_calls(api, page_size=100, max_retries=2)
+
+    assert broken.exit_code == 1
+    assert 2000 <= len(broken.records("calls")) < 2600
+    checkpoint = broken.final_state()  # a STATE is written every 1000 calls
+    assert bookmark_of(broken) == api.calls[1999]["created_at"]
+
+    api.hooks.clear()
+    resumed = sync_calls(api, state=checkpoint, page_size=100, calls_lookback_days=1)
+
+    assert resumed.exit_code == 0, resumed.stderr
+    delivered = set(broken.ids("calls")) | set(resumed.ids("calls"))
+    assert delivered == {c["id"] for c in api.calls}
+    # It did not start over: 600 new calls plus one day (144 calls) of look-back.
+    assert len(resumed.records("calls")) == 600 + 144
+
+
+def test_transcripts_are_requested_only_when_enabled(api):
+    api.seed(calls=5)
+
+    off = sync_calls(api)
+    on = sync_calls(api, include_transcripts=True)
+
+    assert all("chat_history" not in r for r in off.records("calls"))
+    params = api.data_requests(CALLS)[-1].params
+    assert params["include_transcript"] == "true"
+    assert params["transcript_format"] == "json"
+    transcript = on.records("calls")[0]["chat_history"]
+    assert transcript[0] == {"role": "agent", "content": "Hi, this is Sarah."}
+
+
+def test_open_objects_keep_unknown_sub_fields(api):
+    api.seed(calls=1)
+
+    record = sync_calls(api).records("calls")[0]
+
+    assert record["contact"]["crm_owner"] == "extra field kept"
+    assert record["call_analysis"]["score"] == 0
+
+
+@pytest.mark.parametrize("agents", [0, 3, 250])
+def test_agents_documented_envelope_is_one_request(api, agents):
+    api.seed(agents=agents)
+
+    run = sync(tap_config(api), streams=["agents"])
+
+    assert run.exit_code == 0, run.stderr
+    assert run.records("agents") == api.agents
+    assert len(api.data_requests("/v1/agents")) == 1
+
+
+def test_agents_count_envelope_is_paged(api):
+    api.seed(agents=250)
+    api.agents_envelope = "count"
+
+    run = sync(tap_config(api, page_size=100), streams=["agents"])
+
+    assert sorted(run.ids("agents")) == sorted(a["id"] for a in api.agents)
+    assert len(api.data_requests("/v1/agents")) == 3
+    record = run.records("agents")[0]
+    assert record["tools"][0]["type"] == "calendar"
+    assert len(record["prompt"]) > 1000
+
+
+def test_contacts_with_working_paging_are_all_read(api, caplog):
+    api.seed(contacts=250)
+
+    run = sync(tap_config(api, page_size=100), streams=["contacts"])
+
+    assert run.records("contacts") == api.contacts
+    assert "truncated" not in caplog.text
+    # Without a count, the end is a page holding nothing after its anchor.
+    assert len(api.data_requests("/v1/contacts")) == 4
+
+
+def test_contacts_ignoring_paging_warn_of_truncation_once(api, caplog):
+    api.seed(contacts=250)
+    api.contacts_paging = False
+
+    run = sync(tap_config(api, page_size=100), streams=["contacts"])
+
+    assert run.exit_code == 0, run.stderr
+    assert run.records("contacts") == api.contacts[:100]
+    assert "may be truncated at 100 rows" in caplog.text
+    assert len(api.data_requests("/v1/contacts")) == 2
+
+
+def test_small_contact_list_without_paging_is_complete_and_quiet(api, caplog):
+    api.seed(contacts=30)
+    api.contacts_paging = False
+
+    run = sync(tap_config(api, page_size=100), streams=["contacts"])
+
+    assert run.records("contacts") == api.contacts
+    assert "truncated" not in caplog.text
+
+
+def test_contact_ids_are_opaque_strings(api):
+    api.seed(contacts=2)
+
+    run = sync(tap_config(api), streams=["contacts"])
+
+    assert run.ids("contacts")[0] == "c1a2b3c4-d5e6-f7g8-h9i0-000000000000"
+    assert run.records("contacts")[1]["additional_data"][1]["value"] == 1
