@@ -1,4 +1,4 @@
-"""calls (incremental with look-back), agents (two envelopes), contacts (paging or not)."""
+"""calls (incremental, look-back), agents (two envelopes), contacts (paged or not)."""
 
 from __future__ import annotations
 
@@ -140,8 +140,9 @@ def test_interrupted_run_resumes_without_losing_calls(api, sleeps):
     assert resumed.exit_code == 0, resumed.stderr
     delivered = set(broken.ids("calls")) | set(resumed.ids("calls"))
     assert delivered == {c["id"] for c in api.calls}
-    # It did not start over: 600 new calls plus one day (144 calls) of look-back.
-    assert len(resumed.records("calls")) == 600 + 144
+    # It did not start over: 600 new calls plus one day of look-back, both ends
+    # inclusive (145 calls ten minutes apart).
+    assert len(resumed.records("calls")) == 600 + 145
 
 
 def test_transcripts_are_requested_only_when_enabled(api):
