@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -339,3 +340,64 @@ def test_postgres_retires_released_numbers_with_activate_version(
         postgres, "select count(*), count(distinct id) from contactship_av.calls"
     )
     assert calls == [["330", "330"]]
+
+
+# The README's commands
+
+
+def test_sync_script_without_a_key_is_one_clear_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "TAP_CONTACTSHIP_API_KEY"}
+    result = subprocess.run(
+        ["bash", "scripts/sync.sh"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: TAP_CONTACTSHIP_API_KEY is not set: export your Contactship API key "
+        "(dashboard: Settings > API Keys) or put it in .env; to try the pipeline "
+        "without one, run: bash scripts/demo.sh"
+    ]
+
+
+def test_sync_script_loads_and_prints_what_landed(installed_meltano, api, tmp_path):
+    result = subprocess.run(
+        ["bash", "scripts/sync.sh"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "TAP_CONTACTSHIP_API_KEY": DEFAULT_KEY,
+            "TAP_CONTACTSHIP_API_URL": api.url,
+            "TARGET_DUCKDB_FILEPATH": str(tmp_path / "warehouse.duckdb"),
+            "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path}/meltano.db",
+        },
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert re.search(r"contactship\.phone_numbers +250 rows", result.stdout)
+    assert re.search(r"contactship\.calls +330 rows", result.stdout)
+
+
+def test_demo_needs_no_key(installed_meltano):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_CONTACTSHIP_")}
+    result = subprocess.run(
+        ["bash", "scripts/demo.sh"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert re.search(r"contactship\.phone_numbers +300 rows", result.stdout)
+    assert re.search(r"contactship\.agents +3 rows", result.stdout)

@@ -1,0 +1,26 @@
+# Shared by scripts/sync.sh and scripts/demo.sh: install Meltano and the two
+# plugins the pipeline needs, once, inside the project folder.
+MELTANO_VERSION=4.4.1
+export MELTANO_SEND_ANONYMOUS_USAGE_STATS=false
+export MELTANO_CLI_DISABLE_VERSION_CHECK=true
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+ensure_pipeline() {
+  if [ ! -x .venv-meltano/bin/meltano ]; then
+    say "installing Meltano $MELTANO_VERSION into .venv-meltano (once)"
+    python3 -m venv .venv-meltano
+    .venv-meltano/bin/python -m pip install --quiet "meltano==$MELTANO_VERSION"
+  fi
+  MELTANO=.venv-meltano/bin/meltano
+  if [ ! -x .meltano/extractors/tap-contactship/venv/bin/tap-contactship ] \
+    || [ ! -x .meltano/loaders/target-duckdb/venv/bin/target-duckdb ]; then
+    say "installing tap-contactship and target-duckdb (once)"
+    "$MELTANO" install tap-contactship target-duckdb >/dev/null 2>&1 \
+      || "$MELTANO" install tap-contactship target-duckdb
+  fi
+}
+
+show_warehouse() {
+  .meltano/loaders/target-duckdb/venv/bin/python scripts/show_warehouse.py "$@"
+}
