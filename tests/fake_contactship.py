@@ -170,6 +170,7 @@ class FakeContactship:
         self.lock = threading.RLock()
         self.phone_numbers: list[dict[str, Any]] = []
         self._next_number = 0
+        self._generation = 0
         self.seed_phone_numbers(phone_numbers)
         self.calls: list[dict[str, Any]] = []
         self.agents: list[dict[str, Any]] = []
@@ -192,6 +193,10 @@ class FakeContactship:
         #: Called before every data request; may change the data or answer itself.
         self.hooks: list[Hook] = []
         self.requests: list[Seen] = []
+        #: Data never changes (benchmarks): rows are encoded once and reused.
+        self.frozen = False
+        self._encoded: dict[int, str] = {}
+        self._sorted: dict[str, Any] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -202,6 +207,7 @@ class FakeContactship:
         with self.lock:
             self.phone_numbers = [make_phone_number(n) for n in range(count)]
             self._next_number = count
+            self._generation += 1
 
     def seed(self, *, calls: int = 0, agents: int = 0, contacts: int = 0) -> None:
         """Give the other endpoints data."""
@@ -221,12 +227,14 @@ class FakeContactship:
             ) + timedelta(seconds=1)
             row = make_phone_number(self._next_number, created=created)
             self._next_number += 1
+            self._generation += 1
             self.phone_numbers.append(row)
             return row
 
     def release_phone_number(self, index: int) -> dict[str, Any]:
         """Delete the number at `index` in ascending order; later rows shift up."""
         with self.lock:
+            self._generation += 1
             return self.phone_numbers.pop(index)
 
     # Serving
@@ -272,6 +280,8 @@ class FakeContactship:
 
     def answer(self, seen: Seen) -> Response:
         """Compute the response to a request."""
+        if seen.path == "/_fake/stats":  # for the benchmarks; not part of the API
+            return json_response(200, {"requests": len(self.requests)})
         if self.latency:
             time.sleep(self.latency)
         with self.lock:
@@ -294,6 +304,18 @@ class FakeContactship:
                 )
             return route(self, seen.params)
 
+    def fast_page(self, rows: list[dict[str, Any]], count: int) -> Response:
+        """The same body as `json_response`, from rows encoded only once."""
+        encoded = self._encoded
+        parts = []
+        for row in rows:
+            text = encoded.get(id(row))
+            if text is None:
+                text = encoded[id(row)] = json.dumps(row)
+            parts.append(text)
+        body = '{"data": [' + ", ".join(parts) + '], "count": ' + str(count) + "}"
+        return Response(200, body.encode(), {"Content-Type": "application/json"})
+
     def page(
         self,
         rows: list[dict[str, Any]],
@@ -311,9 +333,15 @@ class FakeContactship:
         if limit < 0 or offset < 0:
             return json_response(400, {"statusCode": 400, "message": "Bad paging"})
         order = params.get("order", "desc")
-        ordered = sorted(rows, key=lambda r: (r[sort_key], r["id"]))
+        cache_key = (id(rows), len(rows), sort_key, self._generation)
+        if self._sorted.get("key") != cache_key:
+            self._sorted = {
+                "key": cache_key,
+                "rows": sorted(rows, key=lambda r: (r[sort_key], r["id"])),
+            }
+        ordered = self._sorted["rows"]
         if order == "desc":
-            ordered.reverse()
+            ordered = ordered[::-1]
         if self.max_limit is not None:
             limit = min(limit, self.max_limit)
         if self.ignore_offset:
@@ -336,6 +364,8 @@ def _phone_numbers(api: FakeContactship, params: dict[str, str]) -> Response:
     if isinstance(paged, Response):
         return paged
     data, total = paged
+    if api.frozen:
+        return api.fast_page(data, total + api.count_error)
     return json_response(200, {"data": data, "count": total + api.count_error})
 
 
@@ -407,6 +437,22 @@ ROUTES: dict[str, Callable[[FakeContactship, dict[str, str]], Response]] = {
 }
 
 
+def faults(*, every_429: int, retry_after: str, every_500: int) -> Hook:
+    """A hook failing every n-th request with 429 and every m-th with 500."""
+
+    def hook(api: FakeContactship, seen: Seen) -> Response | None:
+        n = len(api.requests)
+        if every_429 and n % every_429 == 0:
+            return Response(
+                429, b'{"message": "Too many requests"}', {"Retry-After": retry_after}
+            )
+        if every_500 and n % every_500 == 0:
+            return Response(500, b'{"message": "Internal error"}')
+        return None
+
+    return hook
+
+
 class _Handler(BaseHTTPRequestHandler):
     api: FakeContactship
     protocol_version = "HTTP/1.1"
@@ -456,6 +502,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--contacts", type=int, default=0)
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--url-file", help="write the base URL here once listening")
+    parser.add_argument("--every-nth-429", type=int, default=0, metavar="N")
+    parser.add_argument("--retry-after", default="1", help="Retry-After of those 429s")
+    parser.add_argument("--every-nth-500", type=int, default=0, metavar="N")
     args = parser.parse_args(argv)
 
     api = FakeContactship(
@@ -464,6 +513,14 @@ def main(argv: list[str] | None = None) -> None:
         latency=args.latency_ms / 1000,
     )
     api.seed(calls=args.calls, agents=args.agents, contacts=args.contacts)
+    api.frozen = True
+    api.hooks.append(
+        faults(
+            every_429=args.every_nth_429,
+            retry_after=args.retry_after,
+            every_500=args.every_nth_500,
+        )
+    )
     api.start(args.port)
     if args.url_file:
         with open(args.url_file, "w", encoding="utf-8") as handle:  # noqa: PTH123
