@@ -41,7 +41,9 @@ class Case:
 
 CASES = [
     Case("100,000 rows, page 100, no latency", 100_000, "sequential", 1.6),
-    Case("5,000 rows, page 100, 20 ms/request", 5_000, "concurrent", 1.3, latency_ms=20),
+    Case(
+        "5,000 rows, page 100, 20 ms/request", 5_000, "concurrent", 1.3, latency_ms=20
+    ),
     Case(
         "2,000 rows, every 7th 429 (Retry-After 1), every 11th 500",
         2_000,
@@ -110,7 +112,11 @@ def measure(argv: list[str], server: FakeServer, out: Path) -> Sample:
         seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{argv[0]} failed")
-    records = sum(1 for line in out.open() if line.startswith('{"type":"RECORD"') or line.startswith('{"type": "RECORD"'))
+    records = sum(
+        1
+        for line in out.open()
+        if line.startswith('{"type":"RECORD"') or line.startswith('{"type": "RECORD"')
+    )
     return Sample(seconds, usage.ru_maxrss / 1024, records, server.requests() - before)
 
 
@@ -130,9 +136,17 @@ def tap_argv(folder: Path, url: str) -> list[str]:
         for entry in discovered["streams"]:
             for item in entry["metadata"]:
                 if item["breadcrumb"] == []:
-                    item["metadata"]["selected"] = entry["tap_stream_id"] == "phone_numbers"
+                    item["metadata"]["selected"] = (
+                        entry["tap_stream_id"] == "phone_numbers"
+                    )
         catalog.write_text(json.dumps(discovered))
-    return [str(BIN / "tap-contactship"), "--config", str(config), "--catalog", str(catalog)]
+    return [
+        str(BIN / "tap-contactship"),
+        "--config",
+        str(config),
+        "--catalog",
+        str(catalog),
+    ]
 
 
 def run_case(case: Case, runs: int, folder: Path) -> dict[str, object]:
@@ -145,7 +159,11 @@ def run_case(case: Case, runs: int, folder: Path) -> dict[str, object]:
             server = FakeServer(case, folder)
             try:
                 if who == "tap":
-                    taps.append(measure(tap_argv(folder, server.url), server, folder / "tap.out"))
+                    taps.append(
+                        measure(
+                            tap_argv(folder, server.url), server, folder / "tap.out"
+                        )
+                    )
                 else:
                     argv = [
                         sys.executable,
@@ -162,7 +180,9 @@ def run_case(case: Case, runs: int, folder: Path) -> dict[str, object]:
                 server.stop()
     for sample in taps + bases:
         if sample.records != case.rows:
-            raise RuntimeError(f"{case.name}: {sample.records} records, expected {case.rows}")
+            raise RuntimeError(
+                f"{case.name}: {sample.records} records, expected {case.rows}"
+            )
     tap = statistics.median(s.seconds for s in taps)
     base = statistics.median(s.seconds for s in bases)
     return {
@@ -208,7 +228,17 @@ def main() -> None:
     cases = CASES
     runs = args.runs
     if args.smoke:
-        cases = [Case(c.name, min(c.rows, 1_000), c.baseline_mode, c.target, c.latency_ms, c.faults) for c in CASES]
+        cases = [
+            Case(
+                c.name,
+                min(c.rows, 1_000),
+                c.baseline_mode,
+                c.target,
+                c.latency_ms,
+                c.faults,
+            )
+            for c in CASES
+        ]
         runs = 1
 
     results = []
@@ -219,8 +249,12 @@ def main() -> None:
     results.append(about_case(max(runs, 5)))
 
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    print(f"\n{datetime.now(timezone.utc):%Y-%m-%d}, {machine}, medians of {runs} alternating runs\n")
-    print("| case | tap-contactship | baseline | ratio | target | records/s | requests (tap/base) | peak RSS |")
+    print(
+        f"\n{datetime.now(timezone.utc):%Y-%m-%d}, {machine}, medians of {runs} alternating runs\n"
+    )
+    print(
+        "| case | tap-contactship | baseline | ratio | target | records/s | requests (tap/base) | peak RSS |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         ok = "ok" if float(r["ratio"]) <= float(r["target"]) else "MISSED"  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ import random
 import sys
 import time
 import typing as t
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
 from http import HTTPStatus
 from urllib.parse import urlparse
@@ -17,6 +18,7 @@ import requests
 from singer_sdk import RESTStream
 from singer_sdk.authenticators import APIKeyAuthenticator
 from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
 from tap_contactship import __version__
@@ -27,6 +29,8 @@ from tap_contactship.pagination import (
     Page,
     PageToken,
 )
+from tap_contactship.progress import Progress
+from tap_contactship.throttle import Throttle
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -41,6 +45,8 @@ if t.TYPE_CHECKING:
 
 #: Longest wait a ``Retry-After`` header can impose, in seconds.
 MAX_RETRY_AFTER = 300.0
+#: First exponential backoff step (before jitter), in seconds; it doubles.
+BACKOFF_BASE = 0.5
 #: Longest exponential backoff step, in seconds.
 MAX_BACKOFF = 60.0
 #: How much of an error body to quote in a message.
@@ -59,6 +65,10 @@ class MalformedResponseError(RetriableAPIError):
     """A 200 whose body is not the expected JSON envelope (retried, then fatal)."""
 
 
+class Abandoned(Exception):
+    """A page fetched ahead is no longer wanted: the sync stopped."""
+
+
 class ContactshipStream(RESTStream[PageToken]):
     """A Contactship list endpoint read with limit/offset paging."""
 
@@ -66,6 +76,11 @@ class ContactshipStream(RESTStream[PageToken]):
     follow_without_count = False
     #: The endpoint documents no paging, so ignoring ``offset`` is not an error.
     offset_may_be_ignored = False
+    #: Records are parsed JSON already; `post_process` drops undeclared fields,
+    #: which is all the SDK's per-record conforming would do for these schemas.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    _stopping = False
     #: Extra query parameters that every request of this stream carries.
     extra_params: t.ClassVar[dict[str, t.Any]] = {}
 
@@ -144,11 +159,16 @@ class ContactshipStream(RESTStream[PageToken]):
 
     def send_page_request(self, request: requests.PreparedRequest) -> Page:
         """Send one request and return its parsed page; no retries here."""
+        self.throttle.wait()
+        if self._stopping:
+            raise Abandoned
         response = self.requests_session.send(
             request, timeout=self.timeout, allow_redirects=self.allow_redirects
         )
         self.validate_response(response)
-        return self.parse_page(response)
+        page = self.parse_page(response)
+        self.throttle.succeeded()
+        return page
 
     def fetch_page(self, context: Context | None, token: PageToken | None) -> Page:
         """Fetch one page, retrying what is worth retrying.
@@ -183,19 +203,65 @@ class ContactshipStream(RESTStream[PageToken]):
         paginator = OverlapOffsetPaginator(
             self.page_size, follow_without_count=self.follow_without_count
         )
+        progress = Progress(self.logger, self.name, self.config["progress_interval"])
+        pool = ThreadPoolExecutor(self.throttle.max_in_flight, self.name)
+        in_flight: dict[PageToken, Future[Page]] = {}
         try:
             while not paginator.finished:
+                # Pages ahead are fetched once the total is known; they are only
+                # accepted if they are still the page the paginator expects.
+                wanted = paginator.planned(
+                    self.throttle.limit if paginator.count is not None else 1
+                )
+                for token in set(in_flight) - set(wanted):
+                    in_flight.pop(token).cancel()
+                for token in wanted:
+                    if token not in in_flight:
+                        in_flight[token] = pool.submit(self.fetch_page, context, token)
                 token = paginator.token
-                yield from paginator.accept(token, self.fetch_page(context, token))
+                rows = paginator.accept(token, in_flight.pop(token).result())
+                progress.update(paginator.emitted, paginator.count)
+                yield from rows
         except OffsetIgnoredError:
             if not self.offset_may_be_ignored:
                 raise
             self.offset_ignored(paginator)
+        finally:
+            self._stopping = True
+            pool.shutdown(wait=False, cancel_futures=True)
+        self._stopping = False
         for warning in paginator.warnings:
             self.logger.warning("%s: %s", self.name, warning)
 
+    @cached_property
+    def throttle(self) -> Throttle:
+        """Pages in flight and the shared pause after a 429."""
+        return Throttle(int(self.config["max_concurrent_requests"]))
+
     def offset_ignored(self, paginator: OverlapOffsetPaginator) -> None:
         """React to an endpoint ignoring ``offset``; the rows so far stand."""
+
+    @override
+    def post_process(
+        self, row: dict[str, t.Any], context: Context | None = None
+    ) -> dict[str, t.Any] | None:
+        if self._declared.issuperset(row):
+            return row
+        undeclared = sorted(row.keys() - self._declared)
+        if undeclared != self._reported_undeclared:
+            self._reported_undeclared = undeclared
+            self.logger.warning(
+                "%s: dropping fields the schema does not declare: %s",
+                self.name,
+                ", ".join(undeclared),
+            )
+        return {key: value for key, value in row.items() if key in self._declared}
+
+    @cached_property
+    def _declared(self) -> frozenset[str]:
+        return frozenset(self.schema["properties"])
+
+    _reported_undeclared: list[str] | None = None
 
     # Responses
 
@@ -311,15 +377,26 @@ class ContactshipStream(RESTStream[PageToken]):
             exception = yield self.retry_wait(exception, attempt)
 
     def retry_wait(self, exception: Exception, attempt: int) -> float:
-        """Seconds to wait before retrying: ``Retry-After``, else exponential."""
-        response = getattr(exception, "response", None)
-        if response is not None:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            if retry_after is not None:
-                return min(retry_after, MAX_RETRY_AFTER)
-        step = min(MAX_BACKOFF, 2.0 ** (attempt - 1))
+        """Seconds this request waits before its retry.
+
+        A 429 pauses every request of the stream instead (see `Throttle`), for
+        its ``Retry-After`` or else the exponential step, so this one waits 0.
+        """
+        if self._stopping:
+            return 0.0
         # Jitter spreads out clients that failed together; Retry-After needs none.
-        return step * random.uniform(0.5, 1.0)  # noqa: S311
+        step = min(MAX_BACKOFF, BACKOFF_BASE * 2.0 ** (attempt - 1))
+        step *= random.uniform(0.5, 1.0)  # noqa: S311
+        response = getattr(exception, "response", None)
+        if (
+            response is not None
+            and response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+        ):
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            pause = step if retry_after is None else min(retry_after, MAX_RETRY_AFTER)
+            self.throttle.throttled(pause)
+            return 0.0
+        return step
 
     @override
     def backoff_jitter(self, value: float) -> float:
@@ -333,13 +410,14 @@ class ContactshipStream(RESTStream[PageToken]):
             reason = f"{response.status_code} {response.reason}"
         else:
             reason = type(exception).__name__
+        wait = max(details.get("wait", 0.0), self.throttle.remaining())
         self.logger.warning(
             "%s: request failed with %s (attempt %d of %d); retrying in %.1f s",
             self.name,
             reason,
             details["tries"],
             self.backoff_max_tries(),
-            details.get("wait", 0.0),
+            wait,
         )
 
     # Helpers

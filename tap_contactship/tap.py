@@ -107,6 +107,26 @@ class TapContactship(Tap):
             ),
         ),
         th.Property(
+            "max_concurrent_requests",
+            th.IntegerType(minimum=1, maximum=16),
+            default=4,
+            title="Max concurrent requests",
+            description=(
+                "Pages fetched at once once a list's `count` is known. Halved on "
+                "every 429, regrown one at a time; 1 reads strictly page by page."
+            ),
+        ),
+        th.Property(
+            "progress_interval",
+            th.NumberType(minimum=0),
+            default=5,
+            title="Progress interval",
+            description=(
+                "Seconds between progress lines (rows, percent, rate, ETA) on "
+                "stderr during long syncs; 0 turns them off."
+            ),
+        ),
+        th.Property(
             "request_timeout",
             th.NumberType(exclusive_minimum=0),
             default=60,

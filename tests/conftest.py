@@ -156,5 +156,10 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     only affects the tap's backoff.
     """
     waits: list[float] = []
-    monkeypatch.setattr(time, "sleep", waits.append)
+
+    def record(seconds: float) -> None:
+        if seconds > 0:  # backoff "sleeps" 0 s when the throttle holds a 429
+            waits.append(round(seconds, 2))
+
+    monkeypatch.setattr(time, "sleep", record)
     return waits

@@ -154,7 +154,8 @@ def test_api_ignoring_offset_fails_clearly_without_looping(api):
     assert run.exit_code == 1
     assert run.stderr.strip().splitlines()[-1].startswith("tap-contactship: error:")
     assert "ignore the `offset` parameter" in run.stderr
-    assert len(api.data_requests(PATH)) == 2
+    # The first page, then at most the pages already fetched ahead of the check.
+    assert len(api.data_requests(PATH)) <= 1 + 3
     assert "Traceback" not in run.stderr
 
 
