@@ -14,6 +14,7 @@ from singer_sdk import typing as th
 
 from tap_contactship import __version__, streams
 from tap_contactship.errors import ConfigError, ContactshipError, RedactingFilter
+from tap_contactship.output import BufferedSingerWriter
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -38,6 +39,7 @@ class TapContactship(Tap):
     """
 
     name = "tap-contactship"
+    message_writer_class = BufferedSingerWriter
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -176,6 +178,16 @@ class TapContactship(Tap):
             problems = config_problems(self.config, self.config_jsonschema)
             if problems:
                 raise ConfigError("invalid config: " + "; ".join(problems))
+
+    @override
+    def sync_all(self) -> None:
+        try:
+            super().sync_all()
+        finally:
+            # The last messages may be RECORDs still in the writer's buffer (no
+            # STATE follows when a bookmark did not change).
+            if isinstance(self.message_writer, BufferedSingerWriter):
+                self.message_writer.flush()
 
     @override
     def discover_streams(self) -> list[ContactshipStream]:

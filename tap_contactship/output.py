@@ -1,0 +1,86 @@
+"""Singer messages on stdout, without the per-record costs of the SDK's writer.
+
+The SDK flushes stdout after every message and encodes with simplejson in pure
+Python. Here RECORD lines are encoded by the standard library's C encoder and
+collected in a buffer of our own (stdout may be unbuffered: PYTHONUNBUFFERED),
+written in large chunks; every other message (SCHEMA, STATE, ...) writes the
+buffer out and flushes, so a target sees each STATE right after its records.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import sys
+import typing as t
+import weakref
+from datetime import datetime
+from decimal import Decimal
+
+from singer_sdk.io_base import SingerWriter
+from singer_sdk.singerlib import RecordMessage
+
+if t.TYPE_CHECKING:
+    from singer_sdk.singerlib.encoding.simple import Message
+
+
+def _encode_other(value: t.Any) -> t.Any:
+    if isinstance(value, datetime):
+        return value.isoformat(sep="T")
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return str(value)
+
+
+_encode_record = json.JSONEncoder(
+    separators=(",", ":"), default=_encode_other, allow_nan=False
+).encode
+
+
+_WRITERS: weakref.WeakSet[BufferedSingerWriter] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_all() -> None:
+    # A failed sync still hands over every record it wrote before failing.
+    for writer in list(_WRITERS):
+        writer.flush()
+
+
+class BufferedSingerWriter(SingerWriter):
+    """Same lines as the SDK's writer; RECORDs are not flushed one by one."""
+
+    #: Characters of RECORD lines held before they are written out.
+    BUFFER_CHARS = 1 << 16
+
+    def __init__(self) -> None:
+        """Start with an empty buffer, written out at exit whatever happens."""
+        super().__init__()
+        self._lines: list[str] = []
+        self._chars = 0
+        _WRITERS.add(self)
+
+    def serialize_message(self, message: Message) -> str:
+        """Encode RECORD messages with the C encoder, others as the SDK does."""
+        if isinstance(message, RecordMessage):
+            try:
+                return _encode_record(message.to_dict())
+            except ValueError:  # NaN or Infinity: the SDK's encoder writes null
+                pass
+        return str(super().serialize_message(message))
+
+    def write_message(self, message: Message) -> None:
+        """Buffer a RECORD line; write anything else at once, after the buffer."""
+        line = self.format_message(message) + "\n"
+        self._lines.append(line)
+        self._chars += len(line)
+        if self._chars >= self.BUFFER_CHARS or not isinstance(message, RecordMessage):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered lines and flush stdout."""
+        if self._lines:
+            sys.stdout.write("".join(self._lines))
+            self._lines.clear()
+            self._chars = 0
+        sys.stdout.flush()
