@@ -27,6 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 KEY = "bench-key-0000"
+# Both sides write stdout as they would into a pipeline: block-buffered.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
 
 
 @dataclass
@@ -107,7 +109,9 @@ def measure(argv: list[str], server: FakeServer, out: Path) -> Sample:
     before = server.requests()
     with out.open("w") as stdout:
         start = time.perf_counter()
-        process = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            argv, stdout=stdout, stderr=subprocess.DEVNULL, env=ENV
+        )
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
@@ -223,6 +227,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="alternating runs per case")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, one run")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--case", type=int, action="append", help="only case N (1-based)"
+    )
     args = parser.parse_args()
 
     cases = CASES
@@ -241,6 +248,8 @@ def main() -> None:
         ]
         runs = 1
 
+    if args.case:
+        cases = [cases[n - 1] for n in args.case]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for case in cases:

@@ -45,8 +45,10 @@ if t.TYPE_CHECKING:
 
 #: Longest wait a ``Retry-After`` header can impose, in seconds.
 MAX_RETRY_AFTER = 300.0
-#: First exponential backoff step (before jitter), in seconds; it doubles.
-BACKOFF_BASE = 0.5
+#: Exponential backoff: 0.25 s, 1 s, 4 s, 16 s, 60 s (before jitter). A blip
+#: costs a quarter second; five attempts still span about twenty seconds.
+BACKOFF_BASE = 0.25
+BACKOFF_FACTOR = 4.0
 #: Longest exponential backoff step, in seconds.
 MAX_BACKOFF = 60.0
 #: How much of an error body to quote in a message.
@@ -208,18 +210,11 @@ class ContactshipStream(RESTStream[PageToken]):
         in_flight: dict[PageToken, Future[Page]] = {}
         try:
             while not paginator.finished:
-                # Pages ahead are fetched once the total is known; they are only
-                # accepted if they are still the page the paginator expects.
-                wanted = paginator.planned(
-                    self.throttle.limit if paginator.count is not None else 1
-                )
-                for token in set(in_flight) - set(wanted):
-                    in_flight.pop(token).cancel()
-                for token in wanted:
-                    if token not in in_flight:
-                        in_flight[token] = pool.submit(self.fetch_page, context, token)
+                self._fetch_ahead(paginator, in_flight, pool, context)
                 token = paginator.token
                 rows = paginator.accept(token, in_flight.pop(token).result())
+                # Refill before the SDK spends time on these rows.
+                self._fetch_ahead(paginator, in_flight, pool, context)
                 progress.update(paginator.emitted, paginator.count)
                 yield from rows
         except OffsetIgnoredError:
@@ -232,6 +227,25 @@ class ContactshipStream(RESTStream[PageToken]):
         self._stopping = False
         for warning in paginator.warnings:
             self.logger.warning("%s: %s", self.name, warning)
+
+    def _fetch_ahead(
+        self,
+        paginator: OverlapOffsetPaginator,
+        in_flight: dict[PageToken, Future[Page]],
+        pool: ThreadPoolExecutor,
+        context: Context | None,
+    ) -> None:
+        # Once the total is known, the next pages are fetched ahead; a page is
+        # only ever accepted if it is still the one the paginator expects.
+        if paginator.finished:
+            return
+        ahead = self.throttle.limit if paginator.count is not None else 1
+        wanted = paginator.planned(ahead)
+        for token in set(in_flight) - set(wanted):
+            in_flight.pop(token).cancel()
+        for token in wanted:
+            if token not in in_flight:
+                in_flight[token] = pool.submit(self.fetch_page, context, token)
 
     @cached_property
     def throttle(self) -> Throttle:
@@ -370,14 +384,17 @@ class ContactshipStream(RESTStream[PageToken]):
 
     @override
     def backoff_wait_generator(self) -> Generator[float, t.Any, None]:
-        attempt = 0
+        # 429s and other failures back off separately: a 500 right after a 429
+        # is that request's first server failure, not its second.
+        failures = {True: 0, False: 0}
         exception = yield  # type: ignore[misc]
         while True:
-            attempt += 1
-            exception = yield self.retry_wait(exception, attempt)
+            throttled = _status(exception) == HTTPStatus.TOO_MANY_REQUESTS
+            failures[throttled] += 1
+            exception = yield self.retry_wait(exception, failures[throttled])
 
     def retry_wait(self, exception: Exception, attempt: int) -> float:
-        """Seconds this request waits before its retry.
+        """Seconds this request waits before its retry, for its n-th failure.
 
         A 429 pauses every request of the stream instead (see `Throttle`), for
         its ``Retry-After`` or else the exponential step, so this one waits 0.
@@ -385,13 +402,10 @@ class ContactshipStream(RESTStream[PageToken]):
         if self._stopping:
             return 0.0
         # Jitter spreads out clients that failed together; Retry-After needs none.
-        step = min(MAX_BACKOFF, BACKOFF_BASE * 2.0 ** (attempt - 1))
+        step = min(MAX_BACKOFF, BACKOFF_BASE * BACKOFF_FACTOR ** (attempt - 1))
         step *= random.uniform(0.5, 1.0)  # noqa: S311
-        response = getattr(exception, "response", None)
-        if (
-            response is not None
-            and response.status_code == HTTPStatus.TOO_MANY_REQUESTS
-        ):
+        if _status(exception) == HTTPStatus.TOO_MANY_REQUESTS:
+            response = t.cast("requests.Response", getattr(exception, "response", None))
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             pause = step if retry_after is None else min(retry_after, MAX_RETRY_AFTER)
             self.throttle.throttled(pause)
@@ -437,6 +451,11 @@ class ContactshipStream(RESTStream[PageToken]):
             return self.path or ""
         parsed = urlparse(request.url)
         return f"{parsed.path}?{parsed.query}" if parsed.query else parsed.path
+
+
+def _status(exception: BaseException | None) -> int | None:
+    response = getattr(exception, "response", None)
+    return None if response is None else int(response.status_code)
 
 
 def parse_retry_after(value: str | None) -> float | None:

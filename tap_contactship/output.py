@@ -41,8 +41,12 @@ _WRITERS: weakref.WeakSet[BufferedSingerWriter] = weakref.WeakSet()
 
 
 @atexit.register
-def _flush_all() -> None:
-    # A failed sync still hands over every record it wrote before failing.
+def flush_writers() -> None:
+    """Write out what every writer holds.
+
+    The last RECORDs of a sync need not be followed by a STATE, and a failed sync
+    still hands over what it read.
+    """
     for writer in list(_WRITERS):
         writer.flush()
 

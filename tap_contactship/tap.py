@@ -14,7 +14,7 @@ from singer_sdk import typing as th
 
 from tap_contactship import __version__, streams
 from tap_contactship.errors import ConfigError, ContactshipError, RedactingFilter
-from tap_contactship.output import BufferedSingerWriter
+from tap_contactship.output import BufferedSingerWriter, flush_writers
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -180,16 +180,6 @@ class TapContactship(Tap):
                 raise ConfigError("invalid config: " + "; ".join(problems))
 
     @override
-    def sync_all(self) -> None:
-        try:
-            super().sync_all()
-        finally:
-            # The last messages may be RECORDs still in the writer's buffer (no
-            # STATE follows when a bookmark did not change).
-            if isinstance(self.message_writer, BufferedSingerWriter):
-                self.message_writer.flush()
-
-    @override
     def discover_streams(self) -> list[ContactshipStream]:
         return [stream_class(tap=self) for stream_class in streams.STREAMS]
 
@@ -275,9 +265,12 @@ def main() -> None:
     try:
         TapContactship.cli()
     except ContactshipError as exc:
+        flush_writers()  # the records read before the failure come first
         message = " ".join(str(exc).split())
         sys.stderr.write(f"tap-contactship: error: {message}\n")
         sys.exit(1)
+    finally:
+        flush_writers()
 
 
 if __name__ == "__main__":

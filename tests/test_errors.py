@@ -117,8 +117,8 @@ def test_429_without_retry_after_backs_off_exponentially(api, sleeps):
 
     assert run.exit_code == 0, run.stderr
     assert len(sleeps) == 4
-    for attempt, wait in enumerate(sleeps):
-        assert 0.25 * 2**attempt - 0.01 <= wait <= 0.5 * 2**attempt + 0.01
+    for attempt, wait in enumerate(sleeps):  # 0.25 s, 1 s, 4 s, 16 s, each jittered
+        assert 0.125 * 4**attempt - 0.01 <= wait <= 0.25 * 4**attempt + 0.01
 
 
 def test_server_errors_retry_then_succeed_without_losing_rows(api, sleeps):
