@@ -151,6 +151,9 @@ class Seen:
     params: dict[str, str]
     had_valid_key: bool
     user_agent: str
+    #: When it arrived (time.monotonic) and how many requests were being served.
+    at: float = 0.0
+    in_flight: int = 0
 
 
 Hook = Callable[["FakeContactship", Seen], "Response | None"]
@@ -193,6 +196,7 @@ class FakeContactship:
         #: Called before every data request; may change the data or answer itself.
         self.hooks: list[Hook] = []
         self.requests: list[Seen] = []
+        self.in_flight = 0
         #: Data never changes (benchmarks): rows are encoded once and reused.
         self.frozen = False
         self._encoded: dict[int, str] = {}
@@ -476,7 +480,14 @@ class _Handler(BaseHTTPRequestHandler):
         )
         if self.api.echo_key_in_errors:
             seen.params = {**params, "_key": key}
-        response = self.api.answer(seen)
+        with self.api.lock:
+            self.api.in_flight += 1
+            seen.at, seen.in_flight = time.monotonic(), self.api.in_flight
+        try:
+            response = self.api.answer(seen)
+        finally:
+            with self.api.lock:
+                self.api.in_flight -= 1
         body = (
             response.body.encode() if isinstance(response.body, str) else response.body
         )
