@@ -271,6 +271,18 @@ class ContactshipStream(RESTStream[PageToken]):
             )
         return {key: value for key, value in row.items() if key in self._declared}
 
+    @override
+    def generate_child_contexts(
+        self, record: dict[str, t.Any], context: Context | None
+    ) -> Iterable[Context | None]:
+        # No Contactship stream has children; the default copies a context and
+        # filters every record for them.
+        return (
+            super().generate_child_contexts(record, context)
+            if self.child_streams
+            else ()
+        )
+
     @cached_property
     def _declared(self) -> frozenset[str]:
         return frozenset(self.schema["properties"])

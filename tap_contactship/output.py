@@ -62,15 +62,28 @@ class BufferedSingerWriter(SingerWriter):
         super().__init__()
         self._lines: list[str] = []
         self._chars = 0
+        self._prefixes: dict[str, str] = {}
         _WRITERS.add(self)
 
     def serialize_message(self, message: Message) -> str:
         """Encode RECORD messages with the C encoder, others as the SDK does."""
         if isinstance(message, RecordMessage):
             try:
-                return _encode_record(message.to_dict())
+                record = _encode_record(message.record)
             except ValueError:  # NaN or Infinity: the SDK's encoder writes null
-                pass
+                return str(super().serialize_message(message))
+            prefix = self._prefixes.get(message.stream)
+            if prefix is None:
+                stream = _encode_record(message.stream)
+                prefix = self._prefixes[message.stream] = (
+                    f'{{"type":"RECORD","stream":{stream},"record":'
+                )
+            line = prefix + record
+            if message.version is not None:
+                line += f',"version":{message.version}'
+            if message.time_extracted is not None:
+                line += f',"time_extracted":"{message.time_extracted.isoformat()}"'
+            return line + "}"
         return str(super().serialize_message(message))
 
     def write_message(self, message: Message) -> None:

@@ -111,11 +111,12 @@ class TapContactship(Tap):
         th.Property(
             "max_concurrent_requests",
             th.IntegerType(minimum=1, maximum=16),
-            default=4,
+            default=6,
             title="Max concurrent requests",
             description=(
-                "Pages fetched at once once a list's `count` is known. Halved on "
-                "every 429, regrown one at a time; 1 reads strictly page by page."
+                "Pages fetched at once once a list's `count` is known (6: the "
+                "per-host cap of every browser). Halved on every 429, regrown one "
+                "at a time; 1 reads strictly page by page."
             ),
         ),
         th.Property(
