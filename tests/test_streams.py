@@ -232,3 +232,15 @@ def test_contact_ids_are_opaque_strings(api):
 
     assert run.ids("contacts")[0] == "c1a2b3c4-d5e6-f7g8-h9i0-000000000000"
     assert run.records("contacts")[1]["additional_data"][1]["value"] == 1
+
+
+def test_undeclared_fields_are_dropped_with_one_warning(api, caplog):
+    api.seed_phone_numbers(3)
+    for row in api.phone_numbers:
+        row["beta_flag"] = True
+
+    run = sync(tap_config(api), streams=["phone_numbers"])
+
+    assert run.exit_code == 0
+    assert all("beta_flag" not in r for r in run.records())
+    assert caplog.text.count("does not declare: beta_flag") == 1
