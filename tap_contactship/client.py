@@ -239,12 +239,16 @@ class ContactshipStream(RESTStream[PageToken]):
         # only ever accepted if it is still the one the paginator expects.
         if paginator.finished:
             return
-        ahead = self.throttle.limit if paginator.count is not None else 1
-        wanted = paginator.planned(ahead)
-        for token in set(in_flight) - set(wanted):
+        known = paginator.count is not None
+        plan = paginator.planned(self.throttle.max_in_flight if known else 1)
+        # Pages off the plan (rows shifted) are dropped; pages still on it are
+        # kept even when a 429 lowered the limit: fetching them again would
+        # only cost the API more requests.
+        for token in set(in_flight) - set(plan):
             in_flight.pop(token).cancel()
-        for token in wanted:
-            if token not in in_flight:
+        limit = self.throttle.limit if known else 1
+        for position, token in enumerate(plan):
+            if token not in in_flight and (position == 0 or len(in_flight) < limit):
                 in_flight[token] = pool.submit(self.fetch_page, context, token)
 
     @cached_property
