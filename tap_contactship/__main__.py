@@ -1,5 +1,5 @@
 """Allow `python -m tap_contactship`."""
 
-from tap_contactship.tap import main
+from tap_contactship.tap import cli
 
-main()
+cli()
