@@ -124,9 +124,14 @@ def measure(argv: list[str], server: FakeServer, out: Path) -> Sample:
     return Sample(seconds, usage.ru_maxrss / 1024, records, server.requests() - before)
 
 
+TAP_SETTINGS: dict[str, object] = {}
+
+
 def tap_argv(folder: Path, url: str) -> list[str]:
     config = folder / "config.json"
-    config.write_text(json.dumps({"api_key": KEY, "api_url": url, "page_size": 100}))
+    config.write_text(
+        json.dumps({"api_key": KEY, "api_url": url, "page_size": 100, **TAP_SETTINGS})
+    )
     catalog = folder / "catalog.json"
     if not catalog.exists():
         discovered = json.loads(
@@ -230,7 +235,17 @@ def main() -> None:
     parser.add_argument(
         "--case", type=int, action="append", help="only case N (1-based)"
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SETTING=JSON",
+        help="a tap setting",
+    )
     args = parser.parse_args()
+    for item in args.set:
+        name, _, value = item.partition("=")
+        TAP_SETTINGS[name] = json.loads(value)
 
     cases = CASES
     runs = args.runs

@@ -1,0 +1,57 @@
+"""meltano.yml stays in step with the tap (no Meltano needed for this)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from tap_contactship.tap import TapContactship
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def project() -> dict:
+    return yaml.safe_load((ROOT / "meltano.yml").read_text())
+
+
+def extractor() -> dict:
+    return next(
+        p for p in project()["plugins"]["extractors"] if p["name"] == "tap-contactship"
+    )
+
+
+def test_every_tap_setting_is_declared_with_the_same_default():
+    declared = {s["name"]: s for s in extractor()["settings"]}
+    properties = TapContactship.config_jsonschema["properties"]
+
+    assert set(properties) <= set(declared)
+    for name, schema in properties.items():
+        if "default" in schema and name != "user_agent":
+            assert declared[name].get("value") == schema["default"], name
+    assert declared["api_key"]["sensitive"] is True
+    assert extractor()["settings_group_validation"] == [["api_key"]]
+
+
+def test_capabilities_match_about():
+    about = {str(c) for c in TapContactship.capabilities}
+
+    assert set(extractor()["capabilities"]) == about
+
+
+def test_no_plugin_needs_meltano_hub():
+    plugins = [p for kind in project()["plugins"].values() for p in kind]
+    for plugin in plugins:
+        assert {"namespace", "pip_url", "executable", "settings"} <= set(plugin), (
+            plugin["name"]
+        )
+    assert project()["send_anonymous_usage_stats"] is False
+    assert "requires_meltano" in project()
+    assert "version" not in project()
+
+
+def test_duckdb_loader_pins_a_duckdb_that_keeps_every_row():
+    duckdb = next(
+        p for p in project()["plugins"]["loaders"] if p["name"] == "target-duckdb"
+    )
+    assert "duckdb==1.0.0" in duckdb["pip_url"]
