@@ -83,8 +83,6 @@ class ContactshipStream(RESTStream[PageToken]):
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     _stopping = False
-    #: Extra query parameters that every request of this stream carries.
-    extra_params: t.ClassVar[dict[str, t.Any]] = {}
 
     @property
     @override
@@ -134,7 +132,7 @@ class ContactshipStream(RESTStream[PageToken]):
 
     def url_params(self, context: Context | None) -> dict[str, t.Any]:  # noqa: ARG002
         """Query parameters that do not depend on the page (filters, options)."""
-        return dict(self.extra_params)
+        return {}
 
     @override
     def get_http_request(self, *, page: PageContext[PageToken]) -> HTTPRequest:
@@ -205,7 +203,9 @@ class ContactshipStream(RESTStream[PageToken]):
         paginator = OverlapOffsetPaginator(
             self.page_size, follow_without_count=self.follow_without_count
         )
-        progress = Progress(self.logger, self.name, self.config["progress_interval"])
+        progress = Progress(
+            self.logger, self.name, float(self.config["progress_interval"])
+        )
         pool = ThreadPoolExecutor(self.throttle.max_in_flight, self.name)
         in_flight: dict[PageToken, Future[Page]] = {}
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import typing as t
 from datetime import datetime, timedelta, timezone
 
@@ -9,6 +10,7 @@ import requests
 from singer_sdk import typing as th
 
 from tap_contactship.client import ContactshipStream
+from tap_contactship.errors import APIError
 from tap_contactship.pagination import OverlapOffsetPaginator, Page
 
 if t.TYPE_CHECKING:
@@ -46,9 +48,22 @@ class PhoneNumbersStream(ContactshipStream):
 
 
 def parse_timestamp(value: str) -> datetime:
-    """Read the API's ISO 8601 variants (`Z`, offsets, fractions); naive is UTC."""
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    """Read the API's ISO 8601 variants (`Z`, offsets, any fraction); naive is UTC.
+
+    Raises:
+        APIError: The value is not an ISO 8601 timestamp.
+    """
+    # Python 3.10's fromisoformat wants exactly 3 or 6 fraction digits.
+    normal = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), value.strip())
+    try:
+        parsed = datetime.fromisoformat(normal.replace("Z", "+00:00").replace(" ", "T"))
+    except ValueError:
+        msg = f"the API returned a timestamp that is not ISO 8601: {value[:40]!r}"
+        raise APIError(msg) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+_FRACTION = re.compile(r"\.(\d+)")
 
 
 def iso_timestamp(moment: datetime) -> str:
@@ -160,7 +175,10 @@ class CallsStream(ContactshipStream):
             self.stream_state["replication_key_value"] = iso_timestamp(start)
         for row in super().get_records(context):
             created = row.get("created_at")
-            if start is None or created is None or parse_timestamp(created) >= start:
+            # Parsed even without a window: a garbled value must not become the
+            # bookmark that the next run starts from.
+            created_at = None if created is None else parse_timestamp(created)
+            if start is None or created_at is None or created_at >= start:
                 yield row
         latest = self.stream_state.get("replication_key_value")
         if bookmark and (

@@ -202,6 +202,12 @@ def config_problems(
         url_problem = api_url_problem(url)
         if url_problem:
             problems.append(url_problem)
+    start_date = config.get("start_date")
+    if isinstance(start_date, str):
+        try:
+            streams.parse_timestamp(start_date)
+        except ContactshipError:
+            problems.append("`start_date` must be an ISO 8601 date-time")
     return problems
 
 

@@ -30,6 +30,12 @@ PATH = "/v1/phone-numbers"
         ({"api_url": "http://10.0.0.8:8080"}, "`api_url` must use https://"),
         ({"api_url": "ftp://127.0.0.1"}, "`api_url` must be an http(s) URL"),
         ({"api_url": "api.contactship.ai"}, "`api_url` must be an http(s) URL"),
+        ({"start_date": "last tuesday"}, "`start_date` must be an ISO 8601 date-time"),
+        ({"calls_lookback_days": -1}, "`calls_lookback_days` must be at least 0"),
+        (
+            {"max_concurrent_requests": 0},
+            "`max_concurrent_requests` must be at least 1",
+        ),
     ],
 )
 def test_bad_setting_is_one_line_and_no_request(api, overrides, fragment):

@@ -244,3 +244,27 @@ def test_undeclared_fields_are_dropped_with_one_warning(api, caplog):
     assert run.exit_code == 0
     assert all("beta_flag" not in r for r in run.records())
     assert caplog.text.count("does not declare: beta_flag") == 1
+
+
+def test_timestamps_in_every_documented_style_are_read(api):
+    api.seed(calls=3)
+    api.calls[0]["created_at"] = "2026-01-01T00:00:00.000Z"
+    api.calls[1]["created_at"] = "2026-01-01T00:10:00.123456+00:00"
+    bookmark = "2026-01-01T00:05:00Z"
+
+    run = sync_calls(api, state=state_at(bookmark), calls_lookback_days=0)
+
+    assert run.ids("calls") == [api.calls[1]["id"], api.calls[2]["id"]]
+
+
+def test_a_garbled_timestamp_is_one_clear_error(api):
+    api.seed(calls=3)
+    api.calls[1]["created_at"] = "2026-01-01T00:10:00Z-garbled"
+
+    run = sync_calls(api)
+
+    assert run.exit_code == 1
+    assert run.stderr.strip().splitlines()[-1] == (
+        "tap-contactship: error: the API returned a timestamp that is not ISO 8601: "
+        "'2026-01-01T00:10:00Z-garbled'"
+    )
