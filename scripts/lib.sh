@@ -10,7 +10,7 @@ ensure_pipeline() {
   if [ ! -x .venv-meltano/bin/meltano ]; then
     say "installing Meltano $MELTANO_VERSION into .venv-meltano (once)"
     python3 -m venv .venv-meltano
-    .venv-meltano/bin/python -m pip install --quiet "meltano==$MELTANO_VERSION"
+    .venv-meltano/bin/python -m pip install -qq "meltano==$MELTANO_VERSION"
   fi
   MELTANO=.venv-meltano/bin/meltano
   if [ ! -x .meltano/extractors/tap-contactship/venv/bin/tap-contactship ] \
