@@ -345,16 +345,24 @@ def test_postgres_retires_released_numbers_with_activate_version(
 # The README's commands
 
 
-def test_sync_script_without_a_key_is_one_clear_line(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "TAP_CONTACTSHIP_API_KEY"}
-    result = subprocess.run(
-        ["bash", "scripts/sync.sh"],
+def run_script(name: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run a script as a user would: no TAP_CONTACTSHIP_* unless given here."""
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith("TAP_CONTACTSHIP_")
+    }
+    return subprocess.run(
+        ["bash", f"scripts/{name}"],
         cwd=ROOT,
-        env=env,
+        env={**clean, **env},
         capture_output=True,
         text=True,
+        timeout=600,
         check=False,
     )
+
+
+def test_sync_script_without_a_key_is_one_clear_line():
+    result = run_script("sync.sh")
 
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
@@ -365,20 +373,12 @@ def test_sync_script_without_a_key_is_one_clear_line(tmp_path):
 
 
 def test_sync_script_loads_and_prints_what_landed(installed_meltano, api, tmp_path):
-    result = subprocess.run(
-        ["bash", "scripts/sync.sh"],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "TAP_CONTACTSHIP_API_KEY": DEFAULT_KEY,
-            "TAP_CONTACTSHIP_API_URL": api.url,
-            "TARGET_DUCKDB_FILEPATH": str(tmp_path / "warehouse.duckdb"),
-            "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path}/meltano.db",
-        },
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    result = run_script(
+        "sync.sh",
+        TAP_CONTACTSHIP_API_KEY=DEFAULT_KEY,
+        TAP_CONTACTSHIP_API_URL=api.url,
+        TARGET_DUCKDB_FILEPATH=str(tmp_path / "warehouse.duckdb"),
+        MELTANO_DATABASE_URI=f"sqlite:///{tmp_path}/meltano.db",
     )
 
     assert result.returncode == 0, result.stderr[-3000:]
@@ -387,16 +387,7 @@ def test_sync_script_loads_and_prints_what_landed(installed_meltano, api, tmp_pa
 
 
 def test_demo_needs_no_key(installed_meltano):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_CONTACTSHIP_")}
-    result = subprocess.run(
-        ["bash", "scripts/demo.sh"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    result = run_script("demo.sh")
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert re.search(r"contactship\.phone_numbers +300 rows", result.stdout)
