@@ -208,6 +208,7 @@ class ContactshipStream(RESTStream[PageToken]):
         )
         pool = ThreadPoolExecutor(self.throttle.max_in_flight, self.name)
         in_flight: dict[PageToken, Future[Page]] = {}
+        self._stopping = False
         try:
             while not paginator.finished:
                 self._fetch_ahead(paginator, in_flight, pool, context)
@@ -222,9 +223,9 @@ class ContactshipStream(RESTStream[PageToken]):
                 raise
             self.offset_ignored(paginator)
         finally:
+            # Pages still being fetched ahead are abandoned, not waited for.
             self._stopping = True
             pool.shutdown(wait=False, cancel_futures=True)
-        self._stopping = False
         for warning in paginator.warnings:
             self.logger.warning("%s: %s", self.name, warning)
 
