@@ -74,8 +74,9 @@ class Abandoned(Exception):
 class ContactshipStream(RESTStream[PageToken]):
     """A Contactship list endpoint read with limit/offset paging."""
 
-    #: Keep paging when the API reports no ``count`` (else one page is all).
-    follow_without_count = False
+    #: Keep paging when the API reports no ``count`` (else one page is all): a
+    #: documented total that goes missing must not cut the list after a page.
+    follow_without_count = True
     #: The endpoint documents no paging, so ignoring ``offset`` is not an error.
     offset_may_be_ignored = False
     #: Records are parsed JSON already; `post_process` drops undeclared fields,
@@ -83,6 +84,9 @@ class ContactshipStream(RESTStream[PageToken]):
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     _stopping = False
+    # `x-api-key` is not a header requests drops on a redirect to another host,
+    # so redirects are refused rather than followed.
+    allow_redirects = False
 
     @property
     @override
@@ -349,6 +353,14 @@ class ContactshipStream(RESTStream[PageToken]):
     @override
     def validate_response(self, response: requests.Response) -> None:
         status = response.status_code
+        if response.is_redirect:
+            location = response.headers.get("Location", "?")
+            msg = (
+                f"GET {self._path_of(response.request)} was redirected ({status}) to "
+                f"{location}; set `api_url` to the final address (redirects are not "
+                "followed, so the API key is never sent anywhere else)"
+            )
+            raise APIError(self._redact(msg))
         if status < HTTPStatus.BAD_REQUEST:
             return
         if (

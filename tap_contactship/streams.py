@@ -199,6 +199,8 @@ class AgentsStream(ContactshipStream):
     path = "/agents"
     primary_keys = ("id",)
     replication_key = None
+    # Documented without paging: no `count` means the one page is the list.
+    follow_without_count = False
 
     _named_item = th.ObjectType(
         th.Property("name", th.StringType),
@@ -240,7 +242,6 @@ class ContactsStream(ContactshipStream):
     path = "/contacts"
     primary_keys = ("id",)
     replication_key = None
-    follow_without_count = True
     offset_may_be_ignored = True
     #: The documented per-request cap.
     DOCUMENTED_CAP = 100

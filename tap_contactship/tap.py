@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 from jsonschema import Draft7Validator
 from singer_sdk import Tap
 from singer_sdk import typing as th
+from singer_sdk.exceptions import InvalidStreamSortException
 
 from tap_contactship import __version__, streams
 from tap_contactship.errors import ConfigError, ContactshipError, RedactingFilter
@@ -233,6 +234,10 @@ def _describe(error: ValidationError) -> str:
 def api_url_problem(url: str) -> str | None:
     """Refuse URLs that would send the key in clear text to another machine."""
     parsed = urlparse(url)
+    try:
+        parsed.port  # noqa: B018 (raises on a malformed port)
+    except ValueError:
+        return "`api_url` has an invalid port"
     if parsed.scheme not in {"http", "https"} or not parsed.hostname:
         return "`api_url` must be an http(s) URL such as https://api.contactship.ai"
     if parsed.scheme == "https" or _is_loopback(parsed.hostname):
@@ -272,9 +277,14 @@ def main() -> None:
     """Run the CLI; a known failure ends with one line on stderr and exit 1."""
     try:
         TapContactship.cli()
-    except ContactshipError as exc:
+    except (ContactshipError, InvalidStreamSortException) as exc:
         flush_writers()  # the records read before the failure come first
         message = " ".join(str(exc).split())
+        if isinstance(exc, InvalidStreamSortException):
+            message = (
+                "the API returned rows out of `created_at` order, so a bookmark "
+                f"would be wrong; it may be ignoring order=asc ({message})"
+            )
         sys.stderr.write(f"tap-contactship: error: {message}\n")
         sys.exit(1)
     finally:

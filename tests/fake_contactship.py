@@ -189,6 +189,10 @@ class FakeContactship:
         self.ignore_offset = False
         #: Added to the true total in `count`.
         self.count_error = 0
+        #: Leave `count` out of the list envelopes.
+        self.omit_count = False
+        #: Answer newest first whatever `order` asks.
+        self.ignore_order = False
         #: Put the API key into 401 bodies, as some APIs do.
         self.echo_key_in_errors = False
         #: Answers to give instead of the real one, consumed in order.
@@ -308,6 +312,12 @@ class FakeContactship:
                 )
             return route(self, seen.params)
 
+    def envelope(self, rows: list[dict[str, Any]], total: int) -> dict[str, Any]:
+        """`{"data": [...], "count": N}`, with the configured faults."""
+        if self.omit_count:
+            return {"data": rows}
+        return {"data": rows, "count": total + self.count_error}
+
     def fast_page(self, rows: list[dict[str, Any]], count: int) -> Response:
         """The same body as `json_response`, from rows encoded only once."""
         encoded = self._encoded
@@ -336,7 +346,7 @@ class FakeContactship:
             return json_response(400, {"statusCode": 400, "message": "Bad paging"})
         if limit < 0 or offset < 0:
             return json_response(400, {"statusCode": 400, "message": "Bad paging"})
-        order = params.get("order", "desc")
+        order = "desc" if self.ignore_order else params.get("order", "desc")
         cache_key = (id(rows), len(rows), sort_key, self._generation)
         if self._sorted.get("key") != cache_key:
             self._sorted = {
@@ -370,7 +380,7 @@ def _phone_numbers(api: FakeContactship, params: dict[str, str]) -> Response:
     data, total = paged
     if api.frozen:
         return api.fast_page(data, total + api.count_error)
-    return json_response(200, {"data": data, "count": total + api.count_error})
+    return json_response(200, api.envelope(data, total))
 
 
 def _day_or_time(value: str, *, end: bool) -> datetime:
@@ -407,7 +417,7 @@ def _calls(api: FakeContactship, params: dict[str, str]) -> Response:
             }
             for row in data
         ]
-    return json_response(200, {"data": data, "count": total + api.count_error})
+    return json_response(200, api.envelope(data, total))
 
 
 def _created(row: dict[str, Any]) -> datetime:

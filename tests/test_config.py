@@ -30,6 +30,7 @@ PATH = "/v1/phone-numbers"
         ({"api_url": "http://10.0.0.8:8080"}, "`api_url` must use https://"),
         ({"api_url": "ftp://127.0.0.1"}, "`api_url` must be an http(s) URL"),
         ({"api_url": "api.contactship.ai"}, "`api_url` must be an http(s) URL"),
+        ({"api_url": "http://localhost:notaport"}, "`api_url` has an invalid port"),
         ({"start_date": "last tuesday"}, "`start_date` must be an ISO 8601 date-time"),
         ({"calls_lookback_days": -1}, "`calls_lookback_days` must be at least 0"),
         (

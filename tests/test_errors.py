@@ -8,8 +8,8 @@ import time
 import pytest
 import requests
 
-from tests.conftest import sync_numbers, tap_config
-from tests.fake_contactship import Response, json_response
+from tests.conftest import sync, sync_numbers, tap_config
+from tests.fake_contactship import FakeContactship, Response, json_response
 
 PATH = "/v1/phone-numbers"
 
@@ -238,3 +238,34 @@ def test_request_timeout_setting_reaches_requests(api):
     run = sync_numbers(tap_config(api, request_timeout=0.1, max_retries=1))
 
     assert_one_clear_error(run, "ReadTimeout")
+
+
+def test_redirects_are_refused_so_the_key_never_travels(api, sleeps):
+    with FakeContactship() as elsewhere:
+        api.script = [
+            Response(301, b"", {"Location": elsewhere.url + "/v1/phone-numbers"})
+        ]
+
+        run = sync_numbers(tap_config(api))
+
+        assert elsewhere.requests == []
+    assert_one_clear_error(run, "was redirected (301)", "set `api_url`")
+
+
+def test_missing_count_does_not_cut_the_list_after_one_page(api):
+    api.seed_phone_numbers(250)
+    api.omit_count = True
+
+    run = sync_numbers(tap_config(api, page_size=100))
+
+    assert run.exit_code == 0, run.stderr
+    assert run.ids() == [r["id"] for r in api.phone_numbers]
+
+
+def test_calls_out_of_order_fail_in_one_line(api):
+    api.seed(calls=30)
+    api.ignore_order = True
+
+    run = sync(tap_config(api), streams=["calls"])
+
+    assert_one_clear_error(run, "out of `created_at` order", "order=asc")
