@@ -133,3 +133,30 @@ def test_key_echoed_in_a_server_error_is_redacted(api, tmp_path, sleeps):
     assert run.exit_code == 1
     assert SECRET not in run.stderr
     assert "***REDACTED***" in run.stderr
+
+
+def test_batch_mode_writes_every_row_once(api, tmp_path):
+    import gzip
+
+    api.seed_phone_numbers(250)
+    api.seed(calls=40, agents=2, contacts=5)
+    config = tap_config(
+        api,
+        batch_config={
+            "encoding": {"format": "jsonl", "compression": "gzip"},
+            "storage": {"root": f"file://{tmp_path}", "prefix": "batch-"},
+        },
+    )
+
+    run = run_cli(config, tmp_path=tmp_path)
+
+    assert run.exit_code == 0, run.stderr
+    rows: dict[str, list[str]] = {}
+    for message in run.of_type("BATCH"):
+        for url in message["manifest"]:
+            with gzip.open(url.removeprefix("file://"), "rt") as handle:
+                rows.setdefault(message["stream"], []).extend(
+                    json.loads(line)["id"] for line in handle
+                )
+    assert sorted(rows["phone_numbers"]) == sorted(r["id"] for r in api.phone_numbers)
+    assert len(rows["calls"]) == len(set(rows["calls"])) == 40
