@@ -11,9 +11,18 @@ rows, and each has a guard here:
   A page whose first row we have not emitted yet means something shifted: we step
   back and re-read rather than skip;
 * a server that ignores ``offset`` answers the first page again and again, so a
-  page that brings nothing new is an error, not a reason to keep going.
+  later page that starts with the very first row is an error, not a reason to go
+  on (and re-reads are bounded, so nothing loops).
 
 Every emitted id is remembered, so nothing is emitted twice within a run.
+
+Why no row that exists for the whole run is skipped: rows come in a stable order
+(``order=asc`` by creation). A page is only used if it starts at offset 0 or with
+a row already emitted, x. Each page is a contiguous slice of the list as it was
+when served, so every long-lived row between x and the page's last row is in the
+page; and every long-lived row before x was emitted before x was (by the same
+argument for the page x came from). So the emitted rows always cover every
+long-lived row up to the last anchor, whatever was created or released meanwhile.
 
 This class is not a ``singer_sdk.pagination.BaseAPIPaginator``: those decide the
 next token from the raw response, while the decision here needs the parsed rows
