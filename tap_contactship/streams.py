@@ -161,8 +161,16 @@ class CallsStream(ContactshipStream):
         bookmark = self.stream_state.get("replication_key_value")
         if not bookmark:
             return floor
+        try:
+            bookmarked = parse_timestamp(bookmark)
+        except APIError:
+            msg = (
+                "the state's `calls` bookmark is not a timestamp; fix or clear it "
+                "(meltano state clear <state id>)"
+            )
+            raise APIError(msg) from None
         lookback = timedelta(days=float(self.config["calls_lookback_days"]))
-        start = parse_timestamp(bookmark) - lookback
+        start = bookmarked - lookback
         return max(start, floor) if floor else start
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:

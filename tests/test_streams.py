@@ -268,3 +268,14 @@ def test_a_garbled_timestamp_is_one_clear_error(api):
         "tap-contactship: error: the API returned a timestamp that is not ISO 8601: "
         "'2026-01-01T00:10:00Z-garbled'"
     )
+
+
+def test_a_corrupt_bookmark_is_one_clear_error(api):
+    api.seed(calls=3)
+
+    run = sync_calls(api, state=state_at("not-a-date"))
+
+    assert run.exit_code == 1
+    assert (
+        "the state's `calls` bookmark is not a timestamp" in run.stderr.splitlines()[-1]
+    )
