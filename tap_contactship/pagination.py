@@ -89,7 +89,6 @@ class OverlapOffsetPaginator:
         self.finished = False
         self.count: int | None = None
         self.requests = 0
-        self.step_backs = 0
         self.warnings: list[str] = []
         self._seen: set[t.Any] = set()
         self._first_id: t.Any = None
@@ -159,7 +158,6 @@ class OverlapOffsetPaginator:
             if not rows or self._id(rows[0]) not in self._seen:
                 # Rows before `offset` moved forward (one was released) or the
                 # list got shorter than `offset`: some may have slid past us.
-                self.step_backs += 1
                 self.offset = max(0, offset - self.page_size)
                 return []
             if self._id(rows[0]) == self._first_id:
