@@ -156,6 +156,14 @@ class Seen:
     in_flight: int = 0
 
 
+class Rejected(Exception):
+    """A request the API refuses; carries the error response to send."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
 Hook = Callable[["FakeContactship", Seen], "Response | None"]
 
 
@@ -300,17 +308,24 @@ class FakeContactship:
                     return hooked
             if self.script:
                 return self.script.pop(0)
-            if not seen.had_valid_key:
-                message = "Invalid API key"
-                if self.echo_key_in_errors:
-                    message += f": {seen.params.get('_key', '')}"
-                return json_response(401, {"statusCode": 401, "message": message})
-            route = ROUTES.get(seen.path)
-            if route is None:
-                return json_response(
-                    404, {"statusCode": 404, "message": f"Cannot GET {seen.path}"}
-                )
-            return route(self, seen.params)
+            try:
+                return self.serve(seen)
+            except Rejected as rejected:
+                return rejected.response
+
+    def serve(self, seen: Seen) -> Response:
+        """The API's own answer: key check, then the endpoint."""
+        if not seen.had_valid_key:
+            message = "Invalid API key"
+            if self.echo_key_in_errors:
+                message += f": {seen.params.get('_key', '')}"
+            return json_response(401, {"statusCode": 401, "message": message})
+        route = ROUTES.get(seen.path)
+        if route is None:
+            return json_response(
+                404, {"statusCode": 404, "message": f"Cannot GET {seen.path}"}
+            )
+        return route(self, seen.params)
 
     def envelope(self, rows: list[dict[str, Any]], total: int) -> dict[str, Any]:
         """`{"data": [...], "count": N}`, with the configured faults."""
@@ -337,15 +352,21 @@ class FakeContactship:
         *,
         default_limit: int,
         sort_key: str = "created_at",
-    ) -> Response | tuple[list[dict[str, Any]], int]:
-        """Apply order/limit/offset like the API; returns rows and the true total."""
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Apply order/limit/offset like the API; returns rows and the true total.
+
+        Raises:
+            Rejected: the paging parameters are invalid (a 400).
+        """
         try:
             limit = int(params.get("limit", default_limit))
             offset = int(params.get("offset", 0))
         except ValueError:
-            return json_response(400, {"statusCode": 400, "message": "Bad paging"})
+            limit = offset = -1
         if limit < 0 or offset < 0:
-            return json_response(400, {"statusCode": 400, "message": "Bad paging"})
+            raise Rejected(
+                json_response(400, {"statusCode": 400, "message": "Bad paging"})
+            )
         order = "desc" if self.ignore_order else params.get("order", "desc")
         cache_key = (id(rows), len(rows), sort_key, self._generation)
         if self._sorted.get("key") != cache_key:
@@ -374,10 +395,7 @@ def _phone_numbers(api: FakeContactship, params: dict[str, str]) -> Response:
     rows = api.phone_numbers
     if "type" in params:
         rows = [r for r in rows if r["type"] == params["type"]]
-    paged = api.page(rows, params, default_limit=5)
-    if isinstance(paged, Response):
-        return paged
-    data, total = paged
+    data, total = api.page(rows, params, default_limit=5)
     if api.frozen:
         return api.fast_page(data, total + api.count_error)
     return json_response(200, api.envelope(data, total))
@@ -401,10 +419,7 @@ def _calls(api: FakeContactship, params: dict[str, str]) -> Response:
             rows = [r for r in rows if _created(r) <= until]
     except ValueError:
         return json_response(400, {"statusCode": 400, "message": "Invalid date"})
-    paged = api.page(rows, params, default_limit=20)
-    if isinstance(paged, Response):
-        return paged
-    data, total = paged
+    data, total = api.page(rows, params, default_limit=20)
     if params.get("include_transcript") == "true":
         data = [
             {
@@ -427,20 +442,15 @@ def _created(row: dict[str, Any]) -> datetime:
 def _agents(api: FakeContactship, params: dict[str, str]) -> Response:
     if api.agents_envelope == "status":
         return json_response(200, {"statusCode": 200, "data": api.agents})
-    paged = api.page(api.agents, params, default_limit=20)
-    if isinstance(paged, Response):
-        return paged
-    data, total = paged
+    data, total = api.page(api.agents, params, default_limit=20)
     return json_response(200, {"data": data, "count": total})
 
 
 def _contacts(api: FakeContactship, params: dict[str, str]) -> Response:
     if not api.contacts_paging:
         return json_response(200, api.contacts[:100])
-    paged = api.page(api.contacts, params, default_limit=100)
-    if isinstance(paged, Response):
-        return paged
-    return json_response(200, paged[0])
+    data, _ = api.page(api.contacts, params, default_limit=100)
+    return json_response(200, data)
 
 
 ROUTES: dict[str, Callable[[FakeContactship, dict[str, str]], Response]] = {
