@@ -1,5 +1,5 @@
 """Allow `python -m tap_contactship`."""
 
-from tap_contactship.tap import cli
+from tap_contactship.cli import cli
 
 cli()

@@ -1,9 +1,14 @@
-"""Errors that end a sync with one line a user can act on."""
+"""Every exception the tap raises on purpose.
+
+A `ContactshipError` is a failure already explained in one line; the CLI prints
+it as ``tap-contactship: error: <line>`` without a traceback.
+"""
 
 from __future__ import annotations
 
-import logging
-import typing as t
+import signal
+
+from singer_sdk.exceptions import RetriableAPIError
 
 
 class ContactshipError(Exception):
@@ -11,46 +16,38 @@ class ContactshipError(Exception):
 
 
 class ConfigError(ContactshipError):
-    """A setting is missing or invalid; raised before any request is sent."""
+    """A setting (or a file given on the command line) is missing or invalid."""
 
 
 class APIError(ContactshipError):
     """The Contactship API refused the request or answered something unusable."""
 
 
-REDACTED = "***REDACTED***"
-#: Shorter "secrets" are not real keys; scrubbing them would mangle every log line.
-MIN_SECRET_LENGTH = 4
+class PagingError(APIError):
+    """The API's paging is inconsistent in a way we cannot safely work around."""
 
 
-def redact(text: str, secrets: t.Iterable[str]) -> str:
-    """Replace every secret in ``text``."""
-    for secret in secrets:
-        if len(secret) >= MIN_SECRET_LENGTH:
-            text = text.replace(secret, REDACTED)
-    return text
+class OffsetIgnoredError(PagingError):
+    """A page after the first started with the very first row again."""
 
 
-class RedactingFilter(logging.Filter):
-    """Scrubs secrets from every log record that passes through a handler.
+class MalformedResponseError(RetriableAPIError):
+    """A 200 whose body is not the expected JSON envelope (retried, then fatal)."""
 
-    Installed on handlers rather than loggers so that records from libraries
-    (urllib3, the SDK, backoff) are scrubbed too, at every level.
-    """
 
-    def __init__(self, secrets: t.Iterable[str]) -> None:
-        """Remember the secrets to scrub (empty strings are ignored)."""
-        super().__init__()
-        self.secrets = tuple(s for s in secrets if len(s) >= MIN_SECRET_LENGTH)
+class FetchAbandonedError(Exception):
+    """A page fetched ahead is no longer wanted: the stream stopped reading."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Render the record once with the secrets replaced; never drop it."""
-        message = record.getMessage()
-        scrubbed = redact(message, self.secrets)
-        if scrubbed != message or record.args:
-            record.msg = scrubbed
-            record.args = None
-        if record.exc_info and record.exc_info[1] is not None:
-            rendered = logging.Formatter().formatException(record.exc_info)
-            record.exc_text = redact(rendered, self.secrets)
-        return True
+
+class SyncInterruptedError(ContactshipError):
+    """SIGINT or SIGTERM arrived during a sync."""
+
+    def __init__(self, signum: int) -> None:
+        """Remember which signal stopped the sync."""
+        self.signum = signum
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+
+    @property
+    def exit_code(self) -> int:
+        """The shell's convention: 128 + the signal number (130, 143)."""
+        return 128 + self.signum

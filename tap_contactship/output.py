@@ -51,6 +51,17 @@ def flush_writers() -> None:
         writer.flush()
 
 
+def discard_buffered() -> None:
+    """Forget what every writer holds (stdout is gone)."""
+    for writer in list(_WRITERS):
+        writer.discard()
+
+
+def records_written() -> int:
+    """RECORD messages handed to the writers so far in this process."""
+    return sum(writer.records for writer in list(_WRITERS))
+
+
 class BufferedSingerWriter(SingerWriter):
     """Same lines as the SDK's writer; RECORDs are not flushed one by one."""
 
@@ -63,6 +74,7 @@ class BufferedSingerWriter(SingerWriter):
         self._lines: list[str] = []
         self._chars = 0
         self._prefixes: dict[str, str] = {}
+        self.records = 0
         _WRITERS.add(self)
 
     def serialize_message(self, message: Message) -> str:
@@ -91,13 +103,21 @@ class BufferedSingerWriter(SingerWriter):
         line = self.format_message(message) + "\n"
         self._lines.append(line)
         self._chars += len(line)
-        if self._chars >= self.BUFFER_CHARS or not isinstance(message, RecordMessage):
-            self.flush()
+        if isinstance(message, RecordMessage):
+            self.records += 1
+            if self._chars < self.BUFFER_CHARS:
+                return
+        self.flush()
 
     def flush(self) -> None:
         """Write the buffered lines and flush stdout."""
         if self._lines:
-            sys.stdout.write("".join(self._lines))
-            self._lines.clear()
-            self._chars = 0
+            lines = self._lines
+            self.discard()
+            sys.stdout.write("".join(lines))
         sys.stdout.flush()
+
+    def discard(self) -> None:
+        """Drop the buffered lines unwritten."""
+        self._lines = []
+        self._chars = 0

@@ -26,25 +26,19 @@ long-lived row up to the last anchor, whatever was created or released meanwhile
 
 This class is not a ``singer_sdk.pagination.BaseAPIPaginator``: those decide the
 next token from the raw response, while the decision here needs the parsed rows
-(which would mean parsing every page twice) and must be able to go back to an
-earlier offset, including 0, which the SDK's ``advance`` treats as "finished".
+(which would mean parsing every page twice), may go back to an earlier offset,
+and must hand out the pages after the next one for fetching ahead.
 """
 
 from __future__ import annotations
 
 import math
 import typing as t
-from dataclasses import dataclass
 
-from tap_contactship.errors import ContactshipError
+from tap_contactship.errors import OffsetIgnoredError, PagingError
 
-
-@dataclass(frozen=True)
-class Page:
-    """One parsed response: its rows and the total the API reported, if any."""
-
-    rows: list[dict[str, t.Any]]
-    count: int | None
+if t.TYPE_CHECKING:
+    from tap_contactship.responses import Page
 
 
 class PageToken(t.NamedTuple):
@@ -52,14 +46,6 @@ class PageToken(t.NamedTuple):
 
     offset: int
     limit: int
-
-
-class PagingError(ContactshipError):
-    """The API's paging is inconsistent in a way we cannot safely work around."""
-
-
-class OffsetIgnoredError(PagingError):
-    """A page after the first started with the very first row again."""
 
 
 class OverlapOffsetPaginator:
@@ -147,11 +133,11 @@ class OverlapOffsetPaginator:
             raise ValueError(msg)
         first_request = self.requests == 0
         self.requests += 1
-        if page.count is not None:
-            self.count = page.count
+        if page.total is not None:
+            self.count = page.total
         self._check_budget()
 
-        offset, rows = token.offset, page.rows
+        offset, rows = token.offset, page
         overlapped = not first_request and not self._probing
         self._probing = False
         if overlapped and offset > 0:

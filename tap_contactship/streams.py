@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
-import re
+import sys
 import typing as t
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
-import requests
 from singer_sdk import typing as th
 
+from tap_contactship import responses
 from tap_contactship.client import ContactshipStream
 from tap_contactship.errors import APIError
-from tap_contactship.pagination import OverlapOffsetPaginator, Page
+from tap_contactship.timestamps import TimestampError, iso_timestamp, parse_timestamp
+
+if sys.version_info >= (3, 12):
+    from typing import override
+else:
+    from typing_extensions import override
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
 
+    import requests
     from singer_sdk.helpers.types import Context
+
+    from tap_contactship.pagination import OverlapOffsetPaginator, PageToken
+    from tap_contactship.responses import Page
 
 #: Ids are opaque: the docs show `pn-<uuid>`, `org-<uuid>`, `org123456` and
 #: non-hex "UUIDs", so they are plain strings, never `format: uuid`.
@@ -28,8 +37,6 @@ class PhoneNumbersStream(ContactshipStream):
 
     name = "phone_numbers"
     path = "/phone-numbers"
-    primary_keys = ("id",)
-    replication_key = None
 
     schema = th.PropertiesList(
         th.Property("id", Id, required=True, description="Phone number id"),
@@ -39,36 +46,15 @@ class PhoneNumbersStream(ContactshipStream):
         th.Property("created_at", th.DateTimeType),
     ).to_dict()
 
-    def url_params(self, context: Context | None) -> dict[str, t.Any]:
+    @override
+    def get_url_params(
+        self, context: Context | None, next_page_token: PageToken | None
+    ) -> dict[str, t.Any]:
         """Filter by `phone_number_type` when it is set."""
-        params = super().url_params(context)
+        params = super().get_url_params(context, next_page_token)
         if self.config.get("phone_number_type"):
             params["type"] = self.config["phone_number_type"]
         return params
-
-
-def parse_timestamp(value: str) -> datetime:
-    """Read the API's ISO 8601 variants (`Z`, offsets, any fraction); naive is UTC.
-
-    Raises:
-        APIError: The value is not an ISO 8601 timestamp.
-    """
-    # Python 3.10's fromisoformat wants exactly 3 or 6 fraction digits.
-    normal = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), value.strip())
-    try:
-        parsed = datetime.fromisoformat(normal.replace("Z", "+00:00").replace(" ", "T"))
-    except ValueError:
-        msg = f"the API returned a timestamp that is not ISO 8601: {value[:40]!r}"
-        raise APIError(msg) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
-_FRACTION = re.compile(r"\.(\d+)")
-
-
-def iso_timestamp(moment: datetime) -> str:
-    """Format a bookmark the way the API formats `created_at`."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class CallsStream(ContactshipStream):
@@ -82,7 +68,6 @@ class CallsStream(ContactshipStream):
 
     name = "calls"
     path = "/calls"
-    primary_keys = ("id",)
     replication_key = "created_at"
     is_sorted = True
     # A STATE every thousand calls makes an interrupted first sync resumable.
@@ -138,9 +123,12 @@ class CallsStream(ContactshipStream):
 
     _window_start: datetime | None = None
 
-    def url_params(self, context: Context | None) -> dict[str, t.Any]:
+    @override
+    def get_url_params(
+        self, context: Context | None, next_page_token: PageToken | None
+    ) -> dict[str, t.Any]:
         """Ask for calls from a day before the window, and transcripts if wanted."""
-        params = super().url_params(context)
+        params = super().get_url_params(context, next_page_token)
         if self._window_start is not None:
             # The docs only show day precision and name no timezone: a day of
             # margin covers any reading of the date; the rest is cut client-side.
@@ -155,6 +143,9 @@ class CallsStream(ContactshipStream):
 
         The bookmark minus the look-back on later runs, `start_date` on the first,
         never earlier than `start_date`; None means every call.
+
+        Raises:
+            APIError: The state's bookmark is not a timestamp.
         """
         start_date = self.config.get("start_date")
         floor = parse_timestamp(start_date) if start_date else None
@@ -163,7 +154,7 @@ class CallsStream(ContactshipStream):
             return floor
         try:
             bookmarked = parse_timestamp(bookmark)
-        except APIError:
+        except TimestampError:
             msg = (
                 "the state's `calls` bookmark is not a timestamp; fix or clear it "
                 "(meltano state clear <state id>)"
@@ -173,19 +164,35 @@ class CallsStream(ContactshipStream):
         start = bookmarked - lookback
         return max(start, floor) if floor else start
 
+    @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        """Emit calls from the window start on, in `created_at` order."""
+        """Emit calls from the window start on, in `created_at` order.
+
+        Raises:
+            APIError: A `created_at` is not a timestamp, or calls come out of
+                order (a bookmark taken from them would skip calls).
+        """
         start = self._window_start = self.window_start()
         bookmark = self.stream_state.get("replication_key_value")
         if start is not None and bookmark:
             # Re-read calls are older than the bookmark on purpose; starting the
-            # sort check at the window keeps it guarding against real disorder.
+            # SDK's sort check at the window keeps it guarding real disorder.
             self.stream_state["replication_key_value"] = iso_timestamp(start)
+        previous: datetime | None = None
         for row in super().get_records(context):
             created = row.get("created_at")
             # Parsed even without a window: a garbled value must not become the
             # bookmark that the next run starts from.
-            created_at = None if created is None else parse_timestamp(created)
+            created_at = None if created is None else _api_timestamp(created)
+            if created_at is not None:
+                if previous is not None and created_at < previous:
+                    msg = (
+                        "the API returned calls out of `created_at` order, so a "
+                        "bookmark would be wrong; it may be ignoring order=asc "
+                        f"({created} came after {iso_timestamp(previous)})"
+                    )
+                    raise APIError(msg)
+                previous = created_at
             if start is None or created_at is None or created_at >= start:
                 yield row
         latest = self.stream_state.get("replication_key_value")
@@ -193,6 +200,14 @@ class CallsStream(ContactshipStream):
             not latest or parse_timestamp(latest) < parse_timestamp(bookmark)
         ):
             self.stream_state["replication_key_value"] = bookmark
+
+
+def _api_timestamp(value: str) -> datetime:
+    try:
+        return parse_timestamp(value)
+    except TimestampError:
+        msg = f"the API returned a timestamp that is not ISO 8601: {value[:40]!r}"
+        raise APIError(msg) from None
 
 
 class AgentsStream(ContactshipStream):
@@ -205,8 +220,6 @@ class AgentsStream(ContactshipStream):
 
     name = "agents"
     path = "/agents"
-    primary_keys = ("id",)
-    replication_key = None
     # Documented without paging: no `count` means the one page is the list.
     follow_without_count = False
 
@@ -248,8 +261,6 @@ class ContactsStream(ContactshipStream):
 
     name = "contacts"
     path = "/contacts"
-    primary_keys = ("id",)
-    replication_key = None
     offset_may_be_ignored = True
     #: The documented per-request cap.
     DOCUMENTED_CAP = 100
@@ -276,12 +287,12 @@ class ContactsStream(ContactshipStream):
         th.Property("created_at", th.DateTimeType),
     ).to_dict()
 
-    def page_of(self, response: requests.Response, payload: t.Any) -> Page:
+    @override
+    def parse_response(self, response: requests.Response) -> Page:
         """Read the bare JSON array the docs show (or a `data` envelope)."""
-        if isinstance(payload, list):
-            return Page(rows=self.records_of(response, payload), count=None)
-        return super().page_of(response, payload)
+        return responses.list_or_envelope_page(self.decode(response))
 
+    @override
     def offset_ignored(self, paginator: OverlapOffsetPaginator) -> None:
         """Keep what the first page gave; say when it may be a truncated list."""
         cap = min(self.page_size, self.DOCUMENTED_CAP)

@@ -1,22 +1,27 @@
-"""The tap: its settings, their validation, its streams and its CLI entry point."""
+"""The tap: its description, its settings and its streams."""
 
 from __future__ import annotations
 
-import gc
-import ipaddress
-import logging
+import contextlib
+import os
 import sys
 import typing as t
-from urllib.parse import urlparse
 
-from jsonschema import Draft7Validator
 from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.exceptions import InvalidStreamSortException
+from singer_sdk.exceptions import ConfigValidationError
 
-from tap_contactship import __version__, streams
-from tap_contactship.errors import ConfigError, ContactshipError, RedactingFilter
-from tap_contactship.output import BufferedSingerWriter, flush_writers
+from tap_contactship import interrupts, streams
+from tap_contactship.errors import ConfigError
+from tap_contactship.output import BufferedSingerWriter
+from tap_contactship.redaction import install_redaction, register_secret
+from tap_contactship.settings import (
+    DEFAULT_API_URL,
+    DEFAULT_USER_AGENT,
+    config_problems,
+    env_problems,
+    unknown_settings,
+)
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -24,11 +29,7 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
-    from jsonschema import ValidationError
-
     from tap_contactship.client import ContactshipStream
-
-DEFAULT_API_URL = "https://api.contactship.ai"
 
 
 class TapContactship(Tap):
@@ -151,7 +152,7 @@ class TapContactship(Tap):
         th.Property(
             "user_agent",
             th.StringType,
-            default=f"tap-contactship/{__version__}",
+            default=DEFAULT_USER_AGENT,
             title="User agent",
             description="`User-Agent` header sent with every request.",
         ),
@@ -168,136 +169,60 @@ class TapContactship(Tap):
     ).to_dict()
 
     def __init__(
-        self, *args: t.Any, validate_config: bool = True, **kwargs: t.Any
+        self,
+        *args: t.Any,
+        validate_config: bool = True,
+        parse_env_config: bool = False,
+        **kwargs: t.Any,
     ) -> None:
         """Build the tap, then check the settings with messages that name them.
 
-        The SDK's own validation is turned off: its messages echo the offending
-        value, which for a mistyped `api_key` is the secret itself.
+        The SDK validates too, but its messages quote the offending value, which
+        for a mistyped `api_key` is the secret itself: its verdict is replaced by
+        ours, which also says where a missing setting goes.
+
+        Raises:
+            ConfigError: A setting is missing or invalid.
         """
-        super().__init__(*args, validate_config=False, **kwargs)
-        install_redaction([str(self.config.get("api_key") or "")])
-        if validate_config:
-            problems = config_problems(self.config, self.config_jsonschema)
+        if parse_env_config and validate_config:
+            problems = env_problems(os.environ, self.config_jsonschema)
             if problems:
                 raise ConfigError("invalid config: " + "; ".join(problems))
+        # A rejection is reported below, in our words.
+        with contextlib.suppress(ConfigValidationError):
+            super().__init__(
+                *args,
+                validate_config=validate_config,
+                parse_env_config=parse_env_config,
+                **kwargs,
+            )
+        key = str(self.config.get("api_key") or "")
+        register_secret(key)
+        register_secret(key.strip())
+        install_redaction()
+        # Replaces the SDK's handlers, which exit 0 as if the sync had completed.
+        interrupts.install()
+        for unknown, guess in unknown_settings(self.config, self.config_jsonschema):
+            hint = f"; did you mean `{guess}`?" if guess else ""
+            self.logger.warning("unknown setting `%s` is ignored%s", unknown, hint)
+        if validate_config:
+            given = args[0] if args else kwargs.get("config")
+            source = "env" if parse_env_config else "file" if given else "none"
+            problems = config_problems(
+                self.config, self.config_jsonschema, source=source
+            )
+            if problems:
+                raise ConfigError("invalid config: " + "; ".join(problems))
+        if key != key.strip():
+            self.logger.warning(
+                "`api_key` has leading or trailing spaces; they are ignored"
+            )
 
     @override
     def discover_streams(self) -> list[ContactshipStream]:
         return [stream_class(tap=self) for stream_class in streams.STREAMS]
 
 
-def config_problems(
-    config: t.Mapping[str, t.Any], schema: dict[str, t.Any]
-) -> list[str]:
-    """Describe every invalid setting in one phrase each, never quoting its value."""
-    problems = [
-        _describe(error)
-        for error in sorted(
-            Draft7Validator(schema).iter_errors(dict(config)),
-            key=lambda e: [str(part) for part in e.path],
-        )
-    ]
-    url = config.get("api_url")
-    if isinstance(url, str) and url:
-        url_problem = api_url_problem(url)
-        if url_problem:
-            problems.append(url_problem)
-    start_date = config.get("start_date")
-    if isinstance(start_date, str):
-        try:
-            streams.parse_timestamp(start_date)
-        except ContactshipError:
-            problems.append("`start_date` must be an ISO 8601 date-time")
-    return problems
-
-
-def _describe(error: ValidationError) -> str:
-    if error.validator == "required":
-        missing = str(error.message).split("'")[1]
-        env = f"TAP_CONTACTSHIP_{missing.upper()}"
-        return f"`{missing}` is required (set it in the config or {env})"
-    name = ".".join(str(part) for part in error.path) or "config"
-    rule = error.validator_value
-    listed = " or ".join(map(str, rule)) if isinstance(rule, list) else str(rule)
-    phrases = {
-        "type": f"must be of type {listed}",
-        "enum": "must be one of: " + listed.replace(" or ", ", "),
-        "minimum": f"must be at least {rule}",
-        "maximum": f"must be at most {rule}",
-        "exclusiveMinimum": f"must be greater than {rule}",
-        "minLength": "must not be empty",
-    }
-    return f"`{name}` {phrases.get(str(error.validator), 'is invalid')}"
-
-
-def api_url_problem(url: str) -> str | None:
-    """Refuse URLs that would send the key in clear text to another machine."""
-    parsed = urlparse(url)
-    try:
-        parsed.port  # noqa: B018 (raises on a malformed port)
-    except ValueError:
-        return "`api_url` has an invalid port"
-    if parsed.scheme not in {"http", "https"} or not parsed.hostname:
-        return "`api_url` must be an http(s) URL such as https://api.contactship.ai"
-    if parsed.scheme == "https" or _is_loopback(parsed.hostname):
-        return None
-    return (
-        "`api_url` must use https:// (plain http is only allowed for loopback "
-        "hosts), or the API key would travel in clear text"
-    )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def install_redaction(secrets: list[str]) -> None:
-    """Scrub the secrets from every log handler configured so far."""
-    log_filter = RedactingFilter(secrets)
-    loggers = [logging.getLogger()] + [
-        logger
-        for logger in logging.root.manager.loggerDict.values()
-        if isinstance(logger, logging.Logger)
-    ]
-    for logger in loggers:
-        for handler in logger.handlers:
-            handler.filters = [
-                f for f in handler.filters if not isinstance(f, RedactingFilter)
-            ]
-            handler.addFilter(log_filter)
-
-
-def main() -> None:
-    """Run the CLI; a known failure ends with one line on stderr and exit 1."""
-    try:
-        TapContactship.cli()
-    except (ContactshipError, InvalidStreamSortException) as exc:
-        flush_writers()  # the records read before the failure come first
-        message = " ".join(str(exc).split())
-        if isinstance(exc, InvalidStreamSortException):
-            message = (
-                "the API returned rows out of `created_at` order, so a bookmark "
-                f"would be wrong; it may be ignoring order=asc ({message})"
-            )
-        sys.stderr.write(f"tap-contactship: error: {message}\n")
-        sys.exit(1)
-    finally:
-        flush_writers()
-
-
-def cli() -> None:
-    """The `tap-contactship` command: `main` in a process of its own."""
-    # Everything imported so far lives until exit: keep the garbage collector
-    # from walking it again and again, and once more at shutdown (~40 ms).
-    gc.freeze()
-    main()
-
-
-if __name__ == "__main__":
-    cli()
+# `--about` prints the docstring as the description inside an indented template
+# that is dedented afterwards: a multi-line docstring would indent the whole page.
+TapContactship.__doc__ = " ".join((TapContactship.__doc__ or "").split())

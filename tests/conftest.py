@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,10 @@ from typing import Any
 
 import pytest
 
-from tap_contactship.tap import TapContactship, main
+from tap_contactship.cli import main
+from tap_contactship.client import ContactshipStream
+from tap_contactship.retry import Clock
+from tap_contactship.tap import TapContactship
 from tests.fake_contactship import DEFAULT_KEY, FakeContactship
 
 TAP_EXECUTABLE = Path(sys.executable).with_name("tap-contactship")
@@ -148,18 +150,33 @@ def _argv(argv: list[str]) -> Iterator[None]:
         sys.argv = saved
 
 
+class FakeClock:
+    """Time that passes only when slept: waits are recorded, never slept."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self.slept.append(round(seconds, 2))
+            self.now += seconds
+
+    @property
+    def clock(self) -> Clock:
+        return Clock(monotonic=self.monotonic, sleep=self.sleep)
+
+
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Record the tap's retry waits instead of sleeping them.
+    """Record the tap's retry and throttle waits instead of sleeping them.
 
-    The fake server never sleeps through `time.sleep` in tests, so patching it
-    only affects the tap's backoff.
+    Only the streams' clock is replaced; the fake server and everything else
+    keep real time.
     """
-    waits: list[float] = []
-
-    def record(seconds: float) -> None:
-        if seconds > 0:  # backoff "sleeps" 0 s when the throttle holds a 429
-            waits.append(round(seconds, 2))
-
-    monkeypatch.setattr(time, "sleep", record)
-    return waits
+    fake = FakeClock()
+    monkeypatch.setattr(ContactshipStream, "clock", fake.clock)
+    return fake.slept

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from tap_contactship.throttle import Throttle
-from tests.conftest import sync_numbers, tap_config
+from tap_contactship.retry import Throttle
+from tests.conftest import FakeClock, sync_numbers, tap_config
 from tests.fake_contactship import Response
 
 PATH = "/v1/phone-numbers"
@@ -97,10 +97,10 @@ def test_throttle_is_aimd():
     assert throttle.limit == 3
 
 
-def test_throttle_pause_is_shared(monkeypatch):
-    slept: list[float] = []
-    monkeypatch.setattr("time.sleep", slept.append)
-    throttle = Throttle(4)
+def test_throttle_pause_is_shared():
+    fake = FakeClock()
+    slept = fake.slept
+    throttle = Throttle(4, fake.clock)
 
     throttle.throttled(3.0)
     assert 2.9 < throttle.remaining() <= 3.0

@@ -14,7 +14,8 @@ PATH = "/v1/phone-numbers"
     [
         (
             {"api_key": None},
-            "`api_key` is required (set it in the config or TAP_CONTACTSHIP_API_KEY)",
+            "`api_key` is required: add it to the --config file "
+            "(TAP_CONTACTSHIP_API_KEY is only read with --config=ENV)",
         ),
         ({"api_key": ""}, "`api_key` must not be empty"),
         ({"page_size": 0}, "`page_size` must be at least 1"),
@@ -72,7 +73,7 @@ def test_a_mistyped_key_is_not_echoed(api):
     ["http://127.0.0.1:1", "http://localhost:1", "http://[::1]:1", "http://127.8.9.10"],
 )
 def test_plain_http_is_allowed_for_loopback(url):
-    from tap_contactship.tap import api_url_problem
+    from tap_contactship.settings import api_url_problem
 
     assert api_url_problem(url) is None
 

@@ -1,0 +1,121 @@
+"""The `tap-contactship` command: every failure is one line and a non-zero exit."""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import os
+import sys
+import typing as t
+from pathlib import Path
+
+from tap_contactship.errors import ConfigError, ContactshipError, SyncInterruptedError
+from tap_contactship.output import discard_buffered, flush_writers, records_written
+from tap_contactship.redaction import redact
+from tap_contactship.tap import TapContactship
+
+if t.TYPE_CHECKING:
+    from collections.abc import Sequence
+
+#: 128 + SIGPIPE, what a shell reports for a command whose reader went away.
+EXIT_BROKEN_PIPE = 141
+#: The file options the SDK reads, checked first so a bad one is named.
+FILE_OPTIONS = ("--config", "--state", "--catalog")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the CLI; a known failure ends with one line on stderr and its exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        check_files(args)
+        TapContactship.cli.main(args=args, prog_name="tap-contactship")
+    except SyncInterruptedError as exc:
+        flush_writers()
+        fail(
+            f"{exc} after {records_written():,} records; the last STATE on stdout "
+            "lets the next run resume from there",
+            exc.exit_code,
+        )
+    except ContactshipError as exc:
+        flush_writers()  # the records read before the failure come first
+        fail(str(exc), 1)
+    except BrokenPipeError:
+        # The reader went away (`| head`): normal in a pipeline, so no message,
+        # and nothing more may be written to the closed pipe, even at exit.
+        discard_buffered()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(EXIT_BROKEN_PIPE)
+    finally:
+        flush_writers()
+
+
+def fail(message: str, exit_code: int) -> t.NoReturn:
+    """Print the one error line and exit.
+
+    Under Meltano (which configures the SDK's logging) the line is logged at
+    ERROR, so Meltano shows the reason as the error instead of at info level.
+    """
+    line = "tap-contactship: error: " + redact(" ".join(message.split()))
+    if "SINGER_SDK_LOG_CONFIG" in os.environ:
+        logging.getLogger("tap-contactship").error(line)
+    else:
+        sys.stderr.write(line + "\n")
+    sys.exit(exit_code)
+
+
+def check_files(args: Sequence[str]) -> None:
+    """Read each --config, --state and --catalog file once, as the SDK will.
+
+    Raises:
+        ConfigError: One is missing, unreadable or not JSON; names it.
+    """
+    for option, path in _file_arguments(args):
+        if option == "--config" and path == "ENV":
+            continue
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            msg = f"cannot read the {option} file {path}: {reason}"
+            raise ConfigError(msg) from None
+        try:
+            json.loads(text)
+        except ValueError as exc:
+            where = (
+                f" (line {exc.lineno}, column {exc.colno})"
+                if isinstance(exc, json.JSONDecodeError)
+                else ""
+            )
+            msg = (
+                f"the {option} file {path} is not valid JSON{where}: truncated, "
+                "or not JSON?"
+            )
+            raise ConfigError(msg) from None
+
+
+def _file_arguments(args: Sequence[str]) -> list[tuple[str, str]]:
+    found = []
+    for position, arg in enumerate(args):
+        option, equals, value = arg.partition("=")
+        if option not in FILE_OPTIONS:
+            continue
+        if not equals:
+            if position + 1 >= len(args):
+                continue  # click reports the missing value
+            value = args[position + 1]
+        found.append((option, value))
+    return found
+
+
+def cli() -> None:
+    """The `tap-contactship` command: `main` in a process of its own."""
+    # Everything imported so far lives until exit: keep the garbage collector
+    # from walking it again and again, and once more at shutdown (~40 ms).
+    gc.freeze()
+    main()
+
+
+if __name__ == "__main__":
+    cli()

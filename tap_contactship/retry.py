@@ -1,0 +1,264 @@
+"""When to retry, how long to wait, and the pause every request shares after a 429.
+
+`call_with_retries` drives the SDK's own backoff hooks (`backoff_wait_generator`,
+`backoff_max_tries`, `backoff_jitter`, `backoff_handler`) the way the `backoff`
+library does, with the sleep passed in, so waits are testable without sleeping.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import socket
+import ssl
+import threading
+import time
+import typing as t
+from dataclasses import dataclass
+from http import HTTPStatus
+
+import requests
+from singer_sdk.exceptions import RetriableAPIError
+
+from tap_contactship.errors import FetchAbandonedError
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Generator
+
+_T = t.TypeVar("_T")
+
+#: Longest wait a ``Retry-After`` header can impose, in seconds.
+MAX_RETRY_AFTER = 300.0
+#: Exponential backoff: 0.25 s, 1 s, 4 s, 16 s, 60 s, each jittered down by up
+#: to half. A blip costs a quarter second; five attempts span about ten seconds.
+BACKOFF_BASE = 0.25
+BACKOFF_FACTOR = 4.0
+MAX_BACKOFF = 60.0
+
+#: Failures that are not an HTTP status and may be worth another try.
+NETWORK_ERRORS = (
+    ConnectionResetError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Time as the throttle and the retries see it; tests pass a fake one."""
+
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
+SYSTEM_CLOCK = Clock()
+
+
+def status_of(exception: BaseException | None) -> int | None:
+    """The HTTP status behind an exception, if it carries a response."""
+    response = getattr(exception, "response", None)
+    return None if response is None else int(response.status_code)
+
+
+def is_throttled(exception: BaseException | None) -> bool:
+    """Whether the exception is a 429."""
+    return status_of(exception) == HTTPStatus.TOO_MANY_REQUESTS
+
+
+def backoff_step(attempt: int, rng: random.Random | None = None) -> float:
+    """Seconds before retry number ``attempt`` (1-based), jittered down to half.
+
+    Jitter spreads out clients that failed together.
+    """
+    step = min(MAX_BACKOFF, BACKOFF_BASE * BACKOFF_FACTOR ** (attempt - 1))
+    return step * (rng or random).uniform(0.5, 1.0)
+
+
+def throttle_pause(exception: BaseException, attempt: int) -> float:
+    """How long a 429 holds every request: its ``Retry-After``, else the step."""
+    response = getattr(exception, "response", None)
+    header = None if response is None else response.headers.get("Retry-After")
+    retry_after = parse_retry_after(header)
+    if retry_after is None:
+        return backoff_step(attempt)
+    return min(retry_after, MAX_RETRY_AFTER)
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Read a ``Retry-After`` header: delay seconds or an HTTP date.
+
+    Returns:
+        Seconds from now (never negative), or None when absent or unreadable.
+    """
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def network_cause(exception: BaseException) -> tuple[str, bool]:
+    """Name what went wrong below HTTP, and whether waiting could fix it.
+
+    A name that does not resolve, or TLS spoken to a plain-http port, is a
+    setting to fix: retrying only delays the error by a quarter minute. A
+    refused connection or a timeout may be a server restarting: retried.
+
+    Returns:
+        The cause in a few words, and whether to retry.
+    """
+    chain = _chain(exception)
+    for link in chain:
+        if isinstance(link, socket.gaierror):
+            return f"the host name does not resolve ({link.strerror or link})", False
+    for link in chain:
+        if isinstance(link, (ssl.SSLError, requests.exceptions.SSLError)):
+            detail = (
+                "wrong version number"
+                if "WRONG_VERSION_NUMBER" in str(link).upper()
+                else type(link).__name__
+            )
+            return (
+                f"the TLS handshake failed ({detail}; is the server plain http?)",
+                False,
+            )
+    for link in chain:
+        if isinstance(link, ConnectionRefusedError):
+            return "the connection was refused (nothing listens on that port?)", True
+    if isinstance(exception, requests.exceptions.Timeout):
+        return "no response within `request_timeout`", True
+    if isinstance(
+        exception, (requests.exceptions.ChunkedEncodingError, ConnectionResetError)
+    ):
+        return "the connection dropped in the middle of a response", True
+    return type(exception).__name__, True
+
+
+def _chain(exception: BaseException) -> list[BaseException]:
+    # requests wraps urllib3's MaxRetryError, whose `reason` wraps the socket
+    # error; the rest hangs on __cause__/__context__.
+    found: list[BaseException] = []
+    todo: list[t.Any] = [exception]
+    while todo:
+        link = todo.pop()
+        if not isinstance(link, BaseException) or link in found:
+            continue
+        found.append(link)
+        todo += [link.__cause__, link.__context__, getattr(link, "reason", None)]
+        todo += [arg for arg in link.args if isinstance(arg, BaseException)]
+    return found
+
+
+def is_retriable(exception: BaseException) -> bool:
+    """Whether another attempt could succeed."""
+    if isinstance(exception, RetriableAPIError):
+        return True
+    if isinstance(exception, NETWORK_ERRORS):
+        return network_cause(exception)[1]
+    return False
+
+
+def call_with_retries(
+    send: Callable[[], _T],
+    *,
+    wait_generator: Callable[[], Generator[float, t.Any, None]],
+    max_tries: int,
+    jitter: Callable[[float], float],
+    on_backoff: Callable[[dict[str, t.Any]], None],
+    clock: Clock = SYSTEM_CLOCK,
+    stop: threading.Event | None = None,
+) -> _T:
+    """Call ``send`` until it succeeds, fails for good, or runs out of tries.
+
+    Once ``stop`` is set, a failure is not retried: nobody wants the page.
+
+    Raises:
+        FetchAbandonedError: ``stop`` was set while retrying.
+        Exception: The last failure, once it is not worth retrying or the tries
+            are used up.
+    """
+    waits = wait_generator()
+    next(waits)  # the backoff protocol: primed once, then sent each failure
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            return send()
+        except FetchAbandonedError:
+            raise
+        except Exception as exc:
+            if tries >= max_tries or not is_retriable(exc):
+                raise
+            if stop is not None and stop.is_set():
+                raise FetchAbandonedError from exc
+            wait = jitter(waits.send(exc))
+            on_backoff({"tries": tries, "wait": wait, "exception": exc})
+            if wait > 0:
+                clock.sleep(wait)
+
+
+class Throttle:
+    """How many pages a stream keeps in flight, and when all must hold.
+
+    A 429 means the API wants less from this client: every request waits out
+    the `Retry-After` (not just the one that got it), and the number of pages
+    fetched at once is halved; it grows back by one after a run of successes
+    (AIMD). Shared by the worker threads of one stream.
+    """
+
+    #: Successes, per page allowed in flight, before one more is allowed.
+    GROWTH_RUN = 4
+
+    def __init__(self, max_in_flight: int, clock: Clock = SYSTEM_CLOCK) -> None:
+        """Start at full concurrency, with nothing to wait for."""
+        self.max_in_flight = max_in_flight
+        self.limit = max_in_flight
+        self.clock = clock
+        self._resume_at = 0.0
+        self._successes = 0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        """Block until requests may be sent again."""
+        with self._lock:
+            target = self._resume_at
+        remaining = target - self.clock.monotonic()
+        if remaining > 0:
+            self.clock.sleep(remaining)
+        with self._lock:
+            # Cleared only if nobody asked for a longer pause meanwhile.
+            if self._resume_at == target:
+                self._resume_at = 0.0
+
+    def remaining(self) -> float:
+        """Seconds until requests may be sent again."""
+        with self._lock:
+            return max(0.0, self._resume_at - self.clock.monotonic())
+
+    def throttled(self, seconds: float) -> None:
+        """The API said 429: hold every request `seconds`, halve concurrency."""
+        with self._lock:
+            self._resume_at = max(self._resume_at, self.clock.monotonic() + seconds)
+            self.limit = max(1, self.limit // 2)
+            self._successes = 0
+
+    def succeeded(self) -> None:
+        """A request went through: after a run of them, allow one more in flight."""
+        with self._lock:
+            if self.limit >= self.max_in_flight:
+                return
+            self._successes += 1
+            if self._successes >= self.GROWTH_RUN * self.limit:
+                self.limit += 1
+                self._successes = 0
