@@ -18,8 +18,8 @@ from tap_contactship.tap import TapContactship
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
 
-#: 128 + SIGPIPE, what a shell reports for a command whose reader went away.
-EXIT_BROKEN_PIPE = 141
+#: What click exits with when stdout's reader went away; the same here.
+EXIT_BROKEN_PIPE = 1
 #: The file options the SDK reads, checked first so a bad one is named.
 FILE_OPTIONS = ("--config", "--state", "--catalog")
 
@@ -41,14 +41,21 @@ def main(argv: Sequence[str] | None = None) -> None:
         flush_writers()  # the records read before the failure come first
         fail(str(exc), 1)
     except BrokenPipeError:
-        # The reader went away (`| head`): normal in a pipeline, so no message,
-        # and nothing more may be written to the closed pipe, even at exit.
-        discard_buffered()
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _close_stdout()
         sys.exit(EXIT_BROKEN_PIPE)
     finally:
-        flush_writers()
+        try:
+            flush_writers()
+        except BrokenPipeError:
+            _close_stdout()
+
+
+def _close_stdout() -> None:
+    # The reader went away (`| head`): normal in a pipeline, so no message (click
+    # exits 1 quietly too), and nothing more may reach the pipe, even at exit.
+    discard_buffered()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def fail(message: str, exit_code: int) -> t.NoReturn:

@@ -25,13 +25,26 @@ from tests.fake_contactship import DEFAULT_KEY, FakeContactship
 TAP_EXECUTABLE = Path(sys.executable).with_name("tap-contactship")
 
 
+#: Every run of the tap in the current test, to check each one's exit code was read.
+_RUNS: list[Run] = []
+
+
 @dataclass
 class Run:
     """What a pipeline sees of one tap run."""
 
-    exit_code: int
+    _exit_code: int
     stdout: str
     stderr: str
+    checked: bool = False
+
+    def __post_init__(self) -> None:
+        _RUNS.append(self)
+
+    @property
+    def exit_code(self) -> int:
+        self.checked = True
+        return self._exit_code
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -53,6 +66,17 @@ class Run:
     def final_state(self) -> dict[str, Any]:
         state: dict[str, Any] = self.of_type("STATE")[-1]["value"]
         return state
+
+
+@pytest.fixture(autouse=True)
+def _every_run_checks_its_exit_code() -> Iterator[None]:
+    """A test that runs the tap and never looks at the exit code would pass
+    even if every stream failed: such a test fails here instead."""
+    _RUNS.clear()
+    yield
+    unchecked = [run for run in _RUNS if not run.checked]
+    _RUNS.clear()
+    assert not unchecked, "a test ran the tap without asserting its exit code"
 
 
 @pytest.fixture

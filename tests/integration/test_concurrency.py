@@ -48,6 +48,7 @@ def test_release_while_pages_are_in_flight_loses_and_repeats_nothing(api):
 
     api.hooks.append(release_twice)
     run = sync_numbers(tap_config(api, page_size=50))
+    assert run.exit_code == 0, run.stderr
 
     ids = run.ids()
     assert len(ids) == len(set(ids))
@@ -116,6 +117,7 @@ def test_progress_lines_for_long_syncs(api):
     api.latency = 0.02
 
     run = sync_numbers(tap_config(api, page_size=20, progress_interval=0.05))
+    assert run.exit_code == 0, run.stderr
 
     lines = [line for line in run.stderr.splitlines() if "rows/s" in line]
     assert lines
@@ -128,5 +130,6 @@ def test_short_syncs_are_quiet(api):
     api.seed_phone_numbers(400)
 
     run = sync_numbers(tap_config(api, page_size=20))
+    assert run.exit_code == 0, run.stderr
 
     assert "rows/s" not in run.stderr

@@ -34,7 +34,7 @@ def test_every_row_once_in_ceil_n_over_p_requests(api, rows, page_size):
 
 def test_requests_ask_ascending_order_with_overlapping_limits(api):
     api.seed_phone_numbers(250)
-    sync_numbers(tap_config(api, page_size=100))
+    assert sync_numbers(tap_config(api, page_size=100)).exit_code == 0
 
     sent = sorted(
         (int(r.params["offset"]), r.params["limit"], r.params["order"])
@@ -188,6 +188,7 @@ def test_type_filter_is_sent_to_the_server(api):
     api.seed_phone_numbers(30)
 
     run = sync_numbers(tap_config(api, phone_number_type="inbound"))
+    assert run.exit_code == 0, run.stderr
 
     assert {r["type"] for r in run.records()} == {"inbound"}
     assert api.data_requests(PATH)[0].params["type"] == "inbound"

@@ -23,7 +23,7 @@ from tests.fake_contactship import DEFAULT_KEY, FakeContactship
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DUCKDB_PYTHON = ROOT / ".meltano/loaders/target-duckdb/venv/bin/python"
 PLUGINS = [
     "tap-contactship",

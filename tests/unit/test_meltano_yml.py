@@ -8,7 +8,7 @@ import yaml
 
 from tap_contactship.tap import TapContactship
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def project() -> dict:

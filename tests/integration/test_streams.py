@@ -50,6 +50,7 @@ def test_start_date_bounds_the_first_run(api):
     api.seed(calls=300)  # one every 10 minutes from 2026-01-01T00:00Z
 
     run = sync_calls(api, start_date="2026-01-02T06:00:00Z")
+    assert run.exit_code == 0, run.stderr
 
     since = datetime(2026, 1, 2, 6, tzinfo=timezone.utc)
     expected = [c["id"] for c in api.calls if created(c) >= since]
@@ -63,6 +64,7 @@ def test_next_run_rereads_the_lookback_window_exactly(api):
     bookmark = api.calls[800]["created_at"]
 
     run = sync_calls(api, state=state_at(bookmark), calls_lookback_days=2)
+    assert run.exit_code == 0, run.stderr
 
     window_start = created(api.calls[800]) - timedelta(days=2)
     expected = [c["id"] for c in api.calls if created(c) >= window_start]
@@ -76,6 +78,7 @@ def test_next_run_rereads_the_lookback_window_exactly(api):
 def test_a_call_that_changes_after_the_first_run_is_emitted_again(api):
     api.seed(calls=60)
     first = sync_calls(api)
+    assert first.exit_code == 0, first.stderr
     ringing = api.calls[-2]
     assert first.records("calls")[-2]["call_status"] != "completed"
 
@@ -84,6 +87,7 @@ def test_a_call_that_changes_after_the_first_run_is_emitted_again(api):
         {**api.calls[0], "id": "brand-new", "created_at": "2026-01-01T10:05:00Z"}
     )
     second = sync_calls(api, state=first.final_state())
+    assert second.exit_code == 0, second.stderr
 
     again = {r["id"]: r for r in second.records("calls")}
     assert again[ringing["id"]]["call_status"] == "completed"
@@ -113,6 +117,7 @@ def test_start_date_is_a_floor_for_the_lookback(api):
         calls_lookback_days=30,
         start_date=api.calls[400]["created_at"],
     )
+    assert run.exit_code == 0, run.stderr
 
     assert run.ids("calls") == [c["id"] for c in api.calls[400:]]
 
@@ -149,7 +154,9 @@ def test_transcripts_are_requested_only_when_enabled(api):
     api.seed(calls=5)
 
     off = sync_calls(api)
+    assert off.exit_code == 0, off.stderr
     on = sync_calls(api, include_transcripts=True)
+    assert on.exit_code == 0, on.stderr
 
     assert all("chat_history" not in r for r in off.records("calls"))
     params = api.data_requests(CALLS)[-1].params
@@ -162,7 +169,9 @@ def test_transcripts_are_requested_only_when_enabled(api):
 def test_open_objects_keep_unknown_sub_fields(api):
     api.seed(calls=1)
 
-    record = sync_calls(api).records("calls")[0]
+    run = sync_calls(api)
+    assert run.exit_code == 0, run.stderr
+    record = run.records("calls")[0]
 
     assert record["contact"]["crm_owner"] == "extra field kept"
     assert record["call_analysis"]["score"] == 0
@@ -184,6 +193,7 @@ def test_agents_count_envelope_is_paged(api):
     api.agents_envelope = "count"
 
     run = sync(tap_config(api, page_size=100), streams=["agents"])
+    assert run.exit_code == 0, run.stderr
 
     assert sorted(run.ids("agents")) == sorted(a["id"] for a in api.agents)
     assert len(api.data_requests("/v1/agents")) == 3
@@ -196,6 +206,7 @@ def test_contacts_with_working_paging_are_all_read(api, caplog):
     api.seed(contacts=250)
 
     run = sync(tap_config(api, page_size=100), streams=["contacts"])
+    assert run.exit_code == 0, run.stderr
 
     assert run.records("contacts") == api.contacts
     assert "truncated" not in caplog.text
@@ -220,6 +231,7 @@ def test_small_contact_list_without_paging_is_complete_and_quiet(api, caplog):
     api.contacts_paging = False
 
     run = sync(tap_config(api, page_size=100), streams=["contacts"])
+    assert run.exit_code == 0, run.stderr
 
     assert run.records("contacts") == api.contacts
     assert "truncated" not in caplog.text
@@ -229,6 +241,7 @@ def test_contact_ids_are_opaque_strings(api):
     api.seed(contacts=2)
 
     run = sync(tap_config(api), streams=["contacts"])
+    assert run.exit_code == 0, run.stderr
 
     assert run.ids("contacts")[0] == "c1a2b3c4-d5e6-f7g8-h9i0-000000000000"
     assert run.records("contacts")[1]["additional_data"][1]["value"] == 1
@@ -253,6 +266,7 @@ def test_timestamps_in_every_documented_style_are_read(api):
     bookmark = "2026-01-01T00:05:00Z"
 
     run = sync_calls(api, state=state_at(bookmark), calls_lookback_days=0)
+    assert run.exit_code == 0, run.stderr
 
     assert run.ids("calls") == [api.calls[1]["id"], api.calls[2]["id"]]
 

@@ -40,6 +40,7 @@ def test_activate_version_when_enabled(api, tmp_path):
     run = run_cli(
         tap_config(api, emit_activate_version_messages=True), tmp_path=tmp_path
     )
+    assert run.exit_code == 0, run.stderr
 
     versions = {m["stream"]: m["version"] for m in run.of_type("ACTIVATE_VERSION")}
     assert set(versions) == {"phone_numbers", "agents", "contacts"}
@@ -51,6 +52,7 @@ def test_no_activate_version_by_default(api, tmp_path):
     api.seed_phone_numbers(3)
 
     run = run_cli(tap_config(api), tmp_path=tmp_path)
+    assert run.exit_code == 0, run.stderr
 
     assert run.of_type("ACTIVATE_VERSION") == []
 

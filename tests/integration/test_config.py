@@ -55,6 +55,7 @@ def test_bad_setting_is_one_line_and_no_request(api, overrides, fragment):
 
 def test_several_problems_are_reported_together(api):
     run = sync_numbers(tap_config(api, page_size=0, phone_number_type="x"))
+    assert run.exit_code == 1
 
     line = run.stderr.strip().splitlines()[-1]
     assert "`page_size`" in line and "`phone_number_type`" in line
@@ -121,8 +122,8 @@ def test_missing_key_in_environment_is_one_line(tmp_path):
 
 
 def test_user_agent_is_sent(api):
-    sync_numbers(tap_config(api))
+    assert sync_numbers(tap_config(api)).exit_code == 0
     assert api.data_requests(PATH)[0].user_agent.startswith("tap-contactship/")
 
-    sync_numbers(tap_config(api, user_agent="acme-etl/2"))
+    assert sync_numbers(tap_config(api, user_agent="acme-etl/2")).exit_code == 0
     assert api.data_requests(PATH)[1].user_agent == "acme-etl/2"
