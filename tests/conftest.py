@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,14 +181,16 @@ class FakeClock:
     def __init__(self) -> None:
         self.now = 1000.0
         self.slept: list[float] = []
+        self._lock = threading.Lock()
 
     def monotonic(self) -> float:
         return self.now
 
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
-            self.slept.append(round(seconds, 2))
-            self.now += seconds
+            with self._lock:
+                self.slept.append(round(seconds, 2))
+                self.now += seconds
 
     @property
     def clock(self) -> Clock:

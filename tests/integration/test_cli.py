@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import run_cli, tap_config
 
-SECRET = "cs_live_SUPERSECRET_7f3a9c1e5b"  # noqa: S105 (a fake key to hunt for)
+SECRET = "cs_live_SUPERSECRET_7f3a9c1e5b"
 
 
 def test_sync_writes_schema_records_and_state_for_every_stream(api, tmp_path):

@@ -1,0 +1,184 @@
+"""The stream on the SDK's hooks, with HTTP mocked by requests-mock."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import typing as t
+
+import pytest
+
+from tap_contactship.errors import APIError
+from tap_contactship.responses import Page
+from tap_contactship.streams import PhoneNumbersStream
+from tap_contactship.tap import TapContactship
+from tests.conftest import FakeClock
+
+URL = "https://api.example.test/v1/phone-numbers"
+
+
+def numbers(n: int) -> list[dict[str, str]]:
+    return [{"id": f"pn-{i}", "created_at": "2026-01-01T00:00:00Z"} for i in range(n)]
+
+
+def stream(cls=PhoneNumbersStream, **config: t.Any):
+    tap = TapContactship(
+        config={
+            "api_key": "key-123456",
+            "api_url": "https://api.example.test",
+            **config,
+        }
+    )
+    instance = cls(tap=tap)
+    instance.clock = FakeClock().clock
+    return instance
+
+
+def test_records_come_from_every_page(requests_mock):
+    data = numbers(25)
+
+    def page(request, context):
+        offset, limit = int(request.qs["offset"][0]), int(request.qs["limit"][0])
+        return {"data": data[offset : offset + limit], "count": 25}
+
+    requests_mock.get(URL, json=page)
+
+    records = list(stream(page_size=10).get_records(None))
+
+    assert [r["id"] for r in records] == [r["id"] for r in data]
+    assert requests_mock.call_count == 3
+    assert requests_mock.request_history[0].headers["x-api-key"] == "key-123456"
+
+
+def test_a_subclass_overriding_get_url_params_takes_effect(requests_mock):
+    class Filtered(PhoneNumbersStream):
+        def get_url_params(self, context, next_page_token):
+            return {**super().get_url_params(context, next_page_token), "region": "eu"}
+
+    requests_mock.get(URL, json={"data": numbers(2), "count": 2})
+
+    list(stream(Filtered).get_records(None))
+
+    assert requests_mock.request_history[0].qs["region"] == ["eu"]
+
+
+def test_a_subclass_overriding_parse_response_takes_effect(requests_mock):
+    class Enveloped(PhoneNumbersStream):
+        def parse_response(self, response):
+            body = response.json()
+            return Page(body["items"], body["total"])
+
+    requests_mock.get(URL, json={"items": numbers(3), "total": 3})
+
+    assert len(list(stream(Enveloped).get_records(None))) == 3
+
+
+def test_a_parse_response_that_yields_plain_records_still_pages(requests_mock):
+    data = numbers(15)
+
+    class Generator(PhoneNumbersStream):
+        def parse_response(self, response):
+            yield from response.json()["data"]
+
+    def page(request, context):
+        offset, limit = int(request.qs["offset"][0]), int(request.qs["limit"][0])
+        return {"data": data[offset : offset + limit]}
+
+    requests_mock.get(URL, json=page)
+
+    records = list(stream(Generator, page_size=10).get_records(None))
+
+    assert [r["id"] for r in records] == [r["id"] for r in data]
+
+
+def test_request_metrics_are_logged(requests_mock, caplog):
+    requests_mock.get(URL, json={"data": numbers(2), "count": 2})
+
+    with caplog.at_level(logging.INFO, logger="singer_sdk.metrics"):
+        list(stream().get_records(None))
+
+    points = [
+        json.loads(r.getMessage().removeprefix("METRIC: "))
+        for r in caplog.records
+        if r.getMessage().startswith("METRIC: ")
+    ]
+    by_metric = {p["metric"]: p for p in points}
+    assert by_metric["http_request_count"]["value"] == 1
+    assert by_metric["http_request_count"]["tags"]["endpoint"] == "/phone-numbers"
+    duration = by_metric["http_request_duration"]
+    assert duration["tags"]["http_status_code"] == 200
+    assert duration["tags"]["status"] == "succeeded"
+
+
+def test_sync_costs_are_counted_per_request(requests_mock):
+    class Costed(PhoneNumbersStream):
+        def calculate_sync_cost(self, request, response, context):
+            return {"requests": 1}
+
+    data = numbers(25)
+
+    def page(request, context):
+        offset, limit = int(request.qs["offset"][0]), int(request.qs["limit"][0])
+        return {"data": data[offset : offset + limit], "count": 25}
+
+    requests_mock.get(URL, json=page)
+    costed = stream(Costed, page_size=10)
+
+    list(costed.get_records(None))
+
+    assert costed._sync_costs == {"requests": 3}
+
+
+@pytest.mark.parametrize(
+    ("response", "fragment"),
+    [
+        ({"status_code": 401, "json": {}}, "rejected the API key (401"),
+        ({"status_code": 404, "text": "nope"}, "check `api_url`"),
+        (
+            {"status_code": 302, "headers": {"Location": "https://x/"}},
+            "redirected (302)",
+        ),
+    ],
+)
+def test_fatal_answers_are_one_line_errors(requests_mock, response, fragment):
+    requests_mock.get(URL, **response)
+
+    with pytest.raises(APIError, match=re.escape(fragment)):
+        list(stream().get_records(None))
+    assert requests_mock.call_count == 1
+
+
+def test_malformed_bodies_are_retried_then_fail(requests_mock):
+    requests_mock.get(
+        URL, text="<html>busy</html>", headers={"Content-Type": "text/html"}
+    )
+
+    with pytest.raises(APIError) as caught:
+        list(stream(max_retries=3).get_records(None))
+
+    assert str(caught.value) == (
+        "GET /v1/phone-numbers?limit=100&offset=0&order=asc answered 200 but the body "
+        "is not valid JSON (text/html, 17 bytes; truncated or an HTML page?) (after 3 "
+        "attempts)"
+    )
+    assert requests_mock.call_count == 3
+
+
+def test_backoff_waits_go_through_the_stream_clock(requests_mock):
+    requests_mock.get(
+        URL,
+        [
+            {"status_code": 503, "text": "busy"},
+            {"status_code": 429, "headers": {"Retry-After": "4"}},
+            {"json": {"data": numbers(1), "count": 1}},
+        ],
+    )
+    fake = FakeClock()
+    numbers_stream = stream()
+    numbers_stream.clock = fake.clock
+
+    assert len(list(numbers_stream.get_records(None))) == 1
+    assert len(fake.slept) == 2
+    assert 0.125 <= fake.slept[0] <= 0.25
+    assert fake.slept[1] == 4.0

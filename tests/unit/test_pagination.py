@@ -1,0 +1,173 @@
+"""The paginator alone, driven by a list in memory: no server, no threads."""
+
+from __future__ import annotations
+
+import pytest
+
+from tap_contactship.errors import OffsetIgnoredError, PagingError
+from tap_contactship.pagination import OverlapOffsetPaginator, PageToken
+from tap_contactship.responses import Page
+
+
+def rows(n: int, start: int = 0) -> list[dict[str, str]]:
+    return [{"id": f"r{i:05d}"} for i in range(start, start + n)]
+
+
+def serve(
+    data: list[dict[str, str]],
+    token: PageToken,
+    *,
+    cap: int | None = None,
+    count_error: int = 0,
+    with_count: bool = True,
+) -> Page:
+    limit = min(token.limit, cap) if cap else token.limit
+    return Page(
+        data[token.offset : token.offset + limit],
+        len(data) + count_error if with_count else None,
+    )
+
+
+def drive(paginator: OverlapOffsetPaginator, data, **options) -> list[str]:
+    emitted = []
+    while not paginator.finished:
+        token = paginator.token
+        emitted += [
+            r["id"] for r in paginator.accept(token, serve(data, token, **options))
+        ]
+    return emitted
+
+
+@pytest.mark.parametrize(
+    ("n", "size"), [(0, 10), (1, 10), (10, 10), (11, 10), (95, 10)]
+)
+def test_every_row_once(n, size):
+    data = rows(n)
+    paginator = OverlapOffsetPaginator(size)
+
+    assert drive(paginator, data) == [r["id"] for r in data]
+    assert paginator.requests == max(1, -(-n // size))
+    assert paginator.warnings == []
+
+
+def test_pages_overlap_by_one_row():
+    paginator = OverlapOffsetPaginator(10)
+    assert paginator.token == PageToken(0, 10)
+    paginator.accept(paginator.token, serve(rows(30), paginator.token))
+    assert paginator.token == PageToken(9, 11)
+
+
+def test_planned_pages_follow_full_pages_until_count():
+    paginator = OverlapOffsetPaginator(10)
+    paginator.accept(paginator.token, serve(rows(35), paginator.token))
+
+    assert paginator.planned(5) == [
+        PageToken(9, 11),
+        PageToken(19, 11),
+        PageToken(29, 11),
+    ]
+
+
+def test_a_page_other_than_the_expected_one_is_refused():
+    paginator = OverlapOffsetPaginator(10)
+    with pytest.raises(ValueError, match="not the one expected"):
+        paginator.accept(PageToken(10, 11), Page([], 0))
+
+
+def test_nothing_is_accepted_after_the_end():
+    paginator = OverlapOffsetPaginator(10)
+    drive(paginator, rows(3))
+    assert paginator.planned(3) == []
+    with pytest.raises(ValueError, match="not the one expected"):
+        paginator.accept(paginator.token, Page([], 3))
+
+
+def test_a_row_without_id_cannot_be_deduplicated():
+    paginator = OverlapOffsetPaginator(10)
+    with pytest.raises(PagingError, match="without `id`"):
+        paginator.accept(paginator.token, Page([{"name": "x"}], 1))
+
+
+def test_a_released_row_makes_it_step_back_and_reread():
+    data = rows(30)
+    paginator = OverlapOffsetPaginator(10)
+    first = paginator.accept(paginator.token, serve(data, paginator.token))
+    del data[3]  # everything after slides one place forward
+
+    token = paginator.token
+    assert paginator.accept(token, serve(data, token)) == []
+    assert paginator.token.offset == 0
+    emitted = [r["id"] for r in first] + drive(paginator, data)
+
+    assert len(emitted) == len(set(emitted))
+    assert set(emitted) >= {r["id"] for r in data}
+
+
+def test_offset_ignored_is_an_error():
+    data = rows(30)
+    paginator = OverlapOffsetPaginator(10)
+    paginator.accept(paginator.token, serve(data, paginator.token))
+    token = paginator.token
+
+    with pytest.raises(OffsetIgnoredError, match="ignore the `offset`"):
+        paginator.accept(token, Page(data[:11], 30))
+
+
+@pytest.mark.parametrize("cap", [1, 3, 9])
+def test_a_server_cap_below_the_page_size_loses_nothing(cap):
+    data = rows(40)
+    assert drive(OverlapOffsetPaginator(10), data, cap=cap) == [r["id"] for r in data]
+
+
+def test_count_too_high_ends_with_a_warning_and_every_row():
+    data = rows(25)
+    paginator = OverlapOffsetPaginator(10)
+
+    assert drive(paginator, data, count_error=5) == [r["id"] for r in data]
+    assert paginator.warnings == [
+        "the API reported count=30 but returned no more rows; finished with 25 rows"
+    ]
+
+
+def test_count_too_low_keeps_every_returned_row():
+    data = rows(25)
+    paginator = OverlapOffsetPaginator(10)
+
+    assert drive(paginator, data, count_error=-7) == [r["id"] for r in data[:20]]
+    assert "returned rows up to position 20" in paginator.warnings[0]
+
+
+def test_without_count_one_page_unless_told_to_follow():
+    data = rows(25)
+
+    assert len(drive(OverlapOffsetPaginator(10), data, with_count=False)) == 10
+    followed = OverlapOffsetPaginator(10, follow_without_count=True)
+    assert drive(followed, data, with_count=False) == [r["id"] for r in data]
+
+
+def test_a_page_of_only_its_anchor_is_probed_once():
+    data = rows(25)
+    single = OverlapOffsetPaginator(5)
+    # A server that answers one row per request, the anchor, while count says more.
+    single.accept(single.token, Page(data[:5], 25))
+    token = single.token
+    assert single.accept(token, Page(data[4:5], 25)) == []
+    probe = single.token
+    assert probe == PageToken(5, 5)
+    assert single.accept(probe, Page(data[5:6], 25)) == [data[5]]
+
+
+def test_unstable_offsets_give_up_instead_of_looping():
+    data = rows(50)
+    paginator = OverlapOffsetPaginator(10)
+
+    def read_shifting_pages() -> None:
+        while not paginator.finished:
+            token = paginator.token
+            page = serve(data, token)
+            if token.offset:  # every later page starts with a row never seen
+                page = Page([{"id": f"new{paginator.requests}"}, *page[1:]], 50)
+            paginator.accept(token, page)
+
+    with pytest.raises(PagingError, match="did not converge"):
+        read_shifting_pages()

@@ -1,0 +1,116 @@
+"""Settings validation as pure functions."""
+
+from __future__ import annotations
+
+import pytest
+
+from tap_contactship.settings import (
+    api_url_problem,
+    config_problems,
+    env_problems,
+    unknown_settings,
+)
+from tap_contactship.tap import TapContactship
+
+SCHEMA = TapContactship.config_jsonschema
+
+
+def test_a_valid_config_has_no_problems():
+    assert config_problems({"api_key": "k" * 8}, SCHEMA) == []
+
+
+@pytest.mark.parametrize(
+    ("source", "hint"),
+    [
+        ("none", "no --config was given: pass --config config.json, or --config=ENV"),
+        (
+            "file",
+            "add it to the --config file (TAP_CONTACTSHIP_API_KEY is only read with --config=ENV)",
+        ),
+        ("env", "TAP_CONTACTSHIP_API_KEY is not set"),
+    ],
+)
+def test_a_missing_key_says_where_it_goes(source, hint):
+    (problem,) = config_problems({}, SCHEMA, source=source)
+
+    assert problem.startswith("`api_key` is required: ")
+    assert hint in problem
+
+
+def test_a_near_miss_for_the_missing_key_is_named():
+    (problem,) = config_problems({"apikey": "k" * 8}, SCHEMA)
+
+    assert (
+        problem
+        == "`api_key` is required: the config has `apikey`; did you mean `api_key`?"
+    )
+
+
+def test_values_are_never_quoted():
+    secret = "cs_live_abcdef123456"
+    problems = config_problems({"api_key": secret, "page_size": secret}, SCHEMA)
+
+    assert problems == ["`page_size` must be of type integer or null"]
+
+
+@pytest.mark.parametrize(
+    ("name", "guess"),
+    [
+        ("pagesize", "page_size"),
+        ("Page-Size", "page_size"),
+        ("api_urll", "api_url"),
+        ("colour", None),
+    ],
+)
+def test_unknown_settings_get_a_did_you_mean(name, guess):
+    assert unknown_settings({"api_key": "k", name: 1}, SCHEMA) == [(name, guess)]
+
+
+def test_sdk_and_private_settings_are_not_unknown():
+    config = {"api_key": "k", "stream_maps": {}, "_meltano_extra": 1}
+    schema: dict[str, object] = {"properties": {"api_key": {}, "stream_maps": {}}}
+
+    assert unknown_settings(config, schema) == []
+
+
+def test_env_values_that_do_not_convert():
+    environ = {
+        "TAP_CONTACTSHIP_PAGE_SIZE": "abc",
+        "TAP_CONTACTSHIP_REQUEST_TIMEOUT": "1.5",
+        "TAP_CONTACTSHIP_CALLS_LOOKBACK_DAYS": "a week",
+        "TAP_CONTACTSHIP_USER_AGENT": "anything goes",
+    }
+
+    assert env_problems(environ, SCHEMA) == [
+        "TAP_CONTACTSHIP_PAGE_SIZE must be a valid integer",
+        "TAP_CONTACTSHIP_CALLS_LOOKBACK_DAYS must be a valid number",
+    ]
+
+
+def test_env_json_settings_must_be_json():
+    schema: dict[str, object] = {"properties": {"stream_maps": {"type": ["object"]}}}
+
+    assert env_problems({"TAP_CONTACTSHIP_STREAM_MAPS": "{"}, schema) == [
+        "TAP_CONTACTSHIP_STREAM_MAPS must be a valid object"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://api.contactship.ai", None),
+        ("http://127.0.0.1:8080", None),
+        ("http://localhost", None),
+        ("http://[::1]:9000", None),
+        ("http://api.contactship.ai", "must use https://"),
+        ("ftp://127.0.0.1", "must be an http(s) URL"),
+        ("http://localhost:port", "invalid port"),
+    ],
+)
+def test_api_url(url, problem):
+    found = api_url_problem(url)
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None
+        assert problem in found
