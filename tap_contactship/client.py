@@ -144,7 +144,10 @@ class ContactshipStream(RESTStream[PageToken]):
         # parsed by `parse_response` and retried by `request_decorator`.
         paginator = self.get_new_paginator()
         progress = Progress(
-            self.logger, self.name, float(self.config["progress_interval"])
+            self.logger,
+            self.name,
+            float(self.config["progress_interval"]),
+            self.clock.monotonic,
         )
         send = self.request_decorator(self._send)
         lock = threading.Lock()

@@ -4,23 +4,34 @@ from __future__ import annotations
 
 import logging
 import time
+import typing as t
 from datetime import timedelta
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 class Progress:
     """Logs rows so far, percent of `count`, rate and ETA at most every `interval` s."""
 
-    def __init__(self, logger: logging.Logger, stream: str, interval: float) -> None:
+    def __init__(
+        self,
+        logger: logging.Logger,
+        stream: str,
+        interval: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         """Start the clock; the first line comes after one `interval`, if ever."""
         self.logger = logger
         self.stream = stream
         self.interval = interval
-        self.started = time.monotonic()
+        self.clock = clock
+        self.started = clock()
         self.last = self.started
 
     def update(self, rows: int, count: int | None) -> None:
         """Report, if an interval has passed since the last report."""
-        now = time.monotonic()
+        now = self.clock()
         if self.interval <= 0 or now - self.last < self.interval:
             return
         self.last = now

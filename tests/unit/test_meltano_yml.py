@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import yaml
@@ -36,6 +37,32 @@ def test_every_tap_setting_is_declared_with_the_same_default():
             assert declared[name].get("value") == schema["default"], name
     assert declared["api_key"]["sensitive"] is True
     assert extractor()["settings_group_validation"] == [["api_key"]]
+
+
+#: The Meltano setting kind each JSON schema type becomes.
+KINDS = {
+    "string": {"string", "options", "date_iso8601", "password"},
+    "integer": {"integer"},
+    "number": {"decimal"},
+    "boolean": {"boolean"},
+    "object": {"object"},
+    "array": {"array"},
+}
+
+
+def test_every_setting_kind_matches_its_schema_type():
+    declared = {s["name"]: s for s in extractor()["settings"]}
+    schema = copy.deepcopy(TapContactship.config_jsonschema)
+    TapContactship.append_builtin_config(schema)  # the SDK's own settings too
+    properties = schema["properties"]
+
+    for name, setting in declared.items():
+        types = properties[name].get("type", ["object"])
+        types = [types] if isinstance(types, str) else types
+        main = next(t for t in types if t != "null")
+        assert setting["kind"] in KINDS[main], (name, setting["kind"], main)
+    assert declared["start_date"]["kind"] == "date_iso8601"
+    assert declared["phone_number_type"]["kind"] == "options"
 
 
 def test_capabilities_match_about():
