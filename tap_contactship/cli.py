@@ -11,15 +11,13 @@ import typing as t
 from pathlib import Path
 
 from tap_contactship.errors import ConfigError, ContactshipError, SyncInterruptedError
-from tap_contactship.output import discard_buffered, flush_writers, records_written
+from tap_contactship.output import flush_writers, records_written
 from tap_contactship.redaction import redact
 from tap_contactship.tap import TapContactship
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
 
-#: What click exits with when stdout's reader went away; the same here.
-EXIT_BROKEN_PIPE = 1
 #: The file options the SDK reads, checked first so a bad one is named.
 FILE_OPTIONS = ("--config", "--state", "--catalog")
 
@@ -40,22 +38,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ContactshipError as exc:
         flush_writers()  # the records read before the failure come first
         fail(str(exc), 1)
-    except BrokenPipeError:
-        _close_stdout()
-        sys.exit(EXIT_BROKEN_PIPE)
     finally:
-        try:
-            flush_writers()
-        except BrokenPipeError:
-            _close_stdout()
-
-
-def _close_stdout() -> None:
-    # The reader went away (`| head`): normal in a pipeline, so no message (click
-    # exits 1 quietly too), and nothing more may reach the pipe, even at exit.
-    discard_buffered()
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+        # A reader that went away (`| head`) is handled by click: it exits 1
+        # quietly and makes later flushes of stdout harmless, this one included.
+        flush_writers()
 
 
 def fail(message: str, exit_code: int) -> t.NoReturn:

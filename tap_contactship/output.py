@@ -51,12 +51,6 @@ def flush_writers() -> None:
         writer.flush()
 
 
-def discard_buffered() -> None:
-    """Forget what every writer holds (stdout is gone)."""
-    for writer in list(_WRITERS):
-        writer.discard()
-
-
 def records_written() -> int:
     """RECORD messages handed to the writers so far in this process."""
     return sum(writer.records for writer in list(_WRITERS))
@@ -112,12 +106,6 @@ class BufferedSingerWriter(SingerWriter):
     def flush(self) -> None:
         """Write the buffered lines and flush stdout."""
         if self._lines:
-            lines = self._lines
-            self.discard()
+            lines, self._lines, self._chars = self._lines, [], 0
             sys.stdout.write("".join(lines))
         sys.stdout.flush()
-
-    def discard(self) -> None:
-        """Drop the buffered lines unwritten."""
-        self._lines = []
-        self._chars = 0

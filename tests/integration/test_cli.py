@@ -162,3 +162,18 @@ def test_batch_mode_writes_every_row_once(api, tmp_path):
                 )
     assert sorted(rows["phone_numbers"]) == sorted(r["id"] for r in api.phone_numbers)
     assert len(rows["calls"]) == len(set(rows["calls"])) == 40
+
+
+def test_python_dash_m_runs_the_same_command(tmp_path):
+    import subprocess
+    import sys
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "tap_contactship", "--about", "--format=json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout)["name"] == "tap-contactship"

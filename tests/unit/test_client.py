@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import typing as t
 
 import pytest
+import requests
 
-from tap_contactship.errors import APIError
+from tap_contactship.client import _request_line
+from tap_contactship.errors import APIError, FetchAbandonedError
 from tap_contactship.responses import Page
 from tap_contactship.streams import PhoneNumbersStream
 from tap_contactship.tap import TapContactship
@@ -182,3 +185,24 @@ def test_backoff_waits_go_through_the_stream_clock(requests_mock):
     assert len(fake.slept) == 2
     assert 0.125 <= fake.slept[0] <= 0.25
     assert fake.slept[1] == 4.0
+
+
+def test_without_a_token_there_are_no_paging_parameters():
+    assert stream().get_url_params(None, None) == {}
+
+
+def test_a_request_line_names_method_path_and_query():
+    assert _request_line(None) == "GET ?"
+    prepared = requests.Request("GET", URL, params={"limit": 5}).prepare()
+    assert _request_line(prepared) == "GET /v1/phone-numbers?limit=5"
+
+
+def test_a_page_nobody_wants_any_more_is_not_requested(requests_mock):
+    requests_mock.get(URL, json={"data": [], "count": 0})
+    stopped = threading.Event()
+    stopped.set()
+    prepared = requests.Request("GET", URL).prepare()
+
+    with pytest.raises(FetchAbandonedError):
+        stream()._send(prepared, None, stopped)
+    assert requests_mock.call_count == 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
@@ -27,6 +27,7 @@ EXTRACTED = datetime(2026, 11, 26, 18, 0, 1, 123456, tzinfo=timezone.utc)
         {"id": "a-1", "volume": 1.2, "tools": [{"name": "book"}], "empty": None},
         {"id": "x", "when": EXTRACTED, "amount": Decimal("12.50"), "count": Decimal(3)},
         {"id": "n", "score": float("nan")},
+        {"id": "d", "day": date(2026, 1, 2)},
         {"id": 'quote"and\\backslash', "nested": {"a": [1, 2, {"b": True}]}},
     ],
 )

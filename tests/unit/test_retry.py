@@ -211,6 +211,25 @@ def test_what_is_not_retriable_fails_at_once():
     assert fake.slept == []
 
 
+def test_an_abandoned_fetch_is_never_retried():
+    calls = []
+
+    def send() -> str:
+        calls.append(1)
+        raise FetchAbandonedError
+
+    with pytest.raises(FetchAbandonedError):
+        call_with_retries(
+            send,
+            wait_generator=expo,  # type: ignore[arg-type]
+            max_tries=5,
+            jitter=lambda value: value,
+            on_backoff=lambda details: None,
+            clock=FakeClock().clock,
+        )
+    assert calls == [1]
+
+
 def test_a_stopped_fetch_is_abandoned_instead_of_retried():
     stop = threading.Event()
     stop.set()
