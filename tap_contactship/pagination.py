@@ -14,7 +14,12 @@ rows, and each has a guard here:
   later page that starts with the very first row is an error, not a reason to go
   on (and re-reads are bounded, so nothing loops).
 
-Every emitted id is remembered, so nothing is emitted twice within a run.
+Ids emitted recently are remembered, so nothing is emitted twice within a run.
+Only the rows a step back can reach again need remembering: a long-lived row
+only ever moves towards the start (rows are released before it; new rows sort
+last), so a re-read from offset o only meets rows emitted since the reader first
+got to o. The window holds the last `window` ids; a step back further than the
+window reaches is refused with an error rather than risking a duplicate.
 
 Why no row that exists for the whole run is skipped: rows come in a stable order
 (``order=asc`` by creation). A page is only used if it starts at offset 0 or with
@@ -34,6 +39,7 @@ from __future__ import annotations
 
 import math
 import typing as t
+from collections import deque
 
 from tap_contactship.errors import OffsetIgnoredError, PagingError
 
@@ -48,6 +54,29 @@ class PageToken(t.NamedTuple):
     limit: int
 
 
+class RecentIds:
+    """The ids added most recently, up to ``capacity``; older ones are forgotten."""
+
+    def __init__(self, capacity: int) -> None:
+        """Start empty."""
+        self.capacity = capacity
+        self.forgotten = False
+        self._ids: set[t.Any] = set()
+        self._order: deque[t.Any] = deque()
+
+    def __contains__(self, row_id: object) -> bool:
+        """Whether ``row_id`` is among the ids remembered."""
+        return row_id in self._ids
+
+    def add(self, row_id: t.Any) -> None:
+        """Remember ``row_id``, forgetting the oldest beyond the capacity."""
+        self._ids.add(row_id)
+        self._order.append(row_id)
+        if len(self._order) > self.capacity:
+            self._ids.discard(self._order.popleft())
+            self.forgotten = True
+
+
 class OverlapOffsetPaginator:
     """Plans offsets and filters pages so each row is emitted exactly once.
 
@@ -57,8 +86,16 @@ class OverlapOffsetPaginator:
     paginator now expects; any other must be read again.
     """
 
+    #: Fewest ids remembered for de-duplication (about 10 MB of memory).
+    MIN_WINDOW = 100_000
+
     def __init__(
-        self, page_size: int, *, key: str = "id", follow_without_count: bool = False
+        self,
+        page_size: int,
+        *,
+        key: str = "id",
+        follow_without_count: bool = False,
+        window: int | None = None,
     ) -> None:
         """Start at offset 0 with nothing seen.
 
@@ -67,6 +104,8 @@ class OverlapOffsetPaginator:
             key: The field that identifies a row.
             follow_without_count: When the API reports no ``count``, keep reading
                 until a page brings nothing new (instead of stopping after one).
+            window: How many recent ids to remember (default: the larger of
+                `MIN_WINDOW` and 50 pages).
         """
         self.page_size = page_size
         self.key = key
@@ -75,8 +114,15 @@ class OverlapOffsetPaginator:
         self.finished = False
         self.count: int | None = None
         self.requests = 0
+        #: Distinct rows handed out so far.
+        self.emitted = 0
+        #: The most rows the server returns per request, once it showed one.
+        self.server_cap: int | None = None
         self.warnings: list[str] = []
-        self._seen: set[t.Any] = set()
+        self._seen = RecentIds(window or max(self.MIN_WINDOW, 50 * page_size))
+        # (offset, rows emitted before it) of pages used, while a step back to
+        # that offset would stay inside the window of remembered ids.
+        self._reads: deque[tuple[int, int]] = deque()
         self._first_id: t.Any = None
         # After a page that held nothing but its anchor, the next read starts
         # right after it, without overlap, to tell "no more rows" from "the
@@ -85,33 +131,38 @@ class OverlapOffsetPaginator:
         self._most_new_rows = 1
 
     @property
-    def emitted(self) -> int:
-        """How many distinct rows have been handed out so far."""
-        return len(self._seen)
-
-    @property
     def token(self) -> PageToken:
         """The page to read next.
 
         Every page but the very first asks for one extra row, the anchor it shares
-        with the page before, so each request still brings ``page_size`` new rows.
+        with the page before, so each request still brings ``page_size`` new rows
+        (or as many as the server's own cap allows, once it showed one).
         """
-        if self.requests == 0 or self._probing:
-            return PageToken(self.offset, self.page_size)
-        return PageToken(self.offset, self.page_size + 1)
+        overlapped = not (self.requests == 0 or self._probing)
+        return PageToken(self.offset, self._limit(overlapped=overlapped))
+
+    def _limit(self, *, overlapped: bool) -> int:
+        limit = self.page_size + 1 if overlapped else self.page_size
+        return min(limit, self.server_cap) if self.server_cap else limit
 
     def planned(self, how_many: int) -> list[PageToken]:
-        """The next pages, assuming full pages and nothing shifting meanwhile."""
+        """The next pages, assuming full pages and nothing shifting meanwhile.
+
+        Full means what the server really returns: after a short page while
+        `count` said more remained, pages are planned at the server's cap, so
+        pages fetched ahead are not thrown away.
+        """
         if self.finished:
             return []
         first = self.token
         tokens = [first]
+        limit = self._limit(overlapped=True)
         offset = first.offset + first.limit - 1
         while len(tokens) < how_many and (
             self.count is None or offset + 1 < self.count
         ):
-            tokens.append(PageToken(offset, self.page_size + 1))
-            offset += self.page_size
+            tokens.append(PageToken(offset, limit))
+            offset += limit - 1
         return tokens
 
     def accept(self, token: PageToken, page: Page) -> list[dict[str, t.Any]]:
@@ -144,7 +195,7 @@ class OverlapOffsetPaginator:
             if not rows or self._id(rows[0]) not in self._seen:
                 # Rows before `offset` moved forward (one was released) or the
                 # list got shorter than `offset`: some may have slid past us.
-                self.offset = max(0, offset - self.page_size)
+                self._step_back(offset)
                 return []
             if self._id(rows[0]) == self._first_id:
                 msg = (
@@ -155,16 +206,41 @@ class OverlapOffsetPaginator:
                 raise OffsetIgnoredError(msg)
         if first_request and rows:
             self._first_id = self._id(rows[0])
+        self._learn_cap(token, rows, page.total)
+        self._reads.append((offset, self.emitted))
 
         new_rows = []
+        seen = self._seen
         for row in rows:
             row_id = self._id(row)
-            if row_id not in self._seen:
-                self._seen.add(row_id)
+            if row_id not in seen:
+                seen.add(row_id)
                 new_rows.append(row)
+        self.emitted += len(new_rows)
+        while self._reads and self._reads[0][1] < self.emitted - seen.capacity:
+            self._reads.popleft()
         self._most_new_rows = max(self._most_new_rows, len(new_rows))
         self._plan_next(offset, rows, new_rows)
         return new_rows
+
+    def _learn_cap(
+        self, token: PageToken, rows: list[dict[str, t.Any]], total: int | None
+    ) -> None:
+        # Fewer rows than asked while the total says more remain: the server's
+        # own maximum. (One row proves nothing: it may be an anchor alone.)
+        short = 2 <= len(rows) < token.limit
+        if short and total is not None and token.offset + len(rows) < total:
+            self.server_cap = min(self.server_cap or len(rows), len(rows))
+
+    def _step_back(self, offset: int) -> None:
+        back_to = max(0, offset - self.page_size)
+        if self._seen.forgotten and not any(o <= back_to for o, _ in self._reads):
+            msg = (
+                f"rows moved by more than {self._seen.capacity:,} places while the "
+                "list was read (many released during the sync?); run the sync again"
+            )
+            raise PagingError(msg)
+        self.offset = back_to
 
     def _plan_next(
         self,

@@ -193,3 +193,18 @@ def test_type_filter_is_sent_to_the_server(api):
     assert {r["type"] for r in run.records()} == {"inbound"}
     assert api.data_requests(PATH)[0].params["type"] == "inbound"
     assert len(run.records()) == 10
+
+
+@pytest.mark.parametrize("in_flight", [1, 2, 6])
+def test_a_clamping_server_costs_no_wasted_requests_at_any_concurrency(api, in_flight):
+    api.seed_phone_numbers(523)
+    api.max_limit = 50
+
+    run = sync_numbers(
+        tap_config(api, page_size=100, max_concurrent_requests=in_flight)
+    )
+
+    assert run.exit_code == 0, run.stderr
+    assert run.ids() == all_ids(api)
+    # Every page after the first brings 49 new rows (one is the overlap).
+    assert len(api.data_requests(PATH)) <= math.ceil(523 / 49) + 2

@@ -171,3 +171,62 @@ def test_unstable_offsets_give_up_instead_of_looping():
 
     with pytest.raises(PagingError, match="did not converge"):
         read_shifting_pages()
+
+
+def test_the_server_cap_is_learned_from_the_first_short_page():
+    data = rows(200)
+    paginator = OverlapOffsetPaginator(100)
+    paginator.accept(paginator.token, serve(data, paginator.token, cap=50))
+
+    assert paginator.server_cap == 50
+    assert paginator.planned(3) == [
+        PageToken(49, 50),
+        PageToken(98, 50),
+        PageToken(147, 50),
+    ]
+
+
+def test_a_short_last_page_is_not_a_cap():
+    paginator = OverlapOffsetPaginator(100)
+    drive(paginator, rows(150))
+
+    assert paginator.server_cap is None
+
+
+def test_memory_holds_only_a_window_of_ids():
+    data = rows(5000)
+    paginator = OverlapOffsetPaginator(10, window=100)
+
+    assert drive(paginator, data) == [r["id"] for r in data]
+    assert paginator.emitted == 5000
+    assert len(paginator._seen._ids) == 100
+    assert len(paginator._reads) <= 12
+
+
+def test_a_release_inside_the_window_is_handled_after_old_ids_are_forgotten():
+    data = rows(1000)
+    paginator = OverlapOffsetPaginator(10, window=100)
+    emitted = []
+    while not paginator.finished:
+        token = paginator.token
+        if paginator.requests == 60:
+            del data[580]  # just behind the reader: rows slide back past it
+        emitted += [r["id"] for r in paginator.accept(token, serve(data, token))]
+
+    assert len(emitted) == len(set(emitted))
+    assert set(emitted) >= {r["id"] for r in data}
+
+
+def test_a_step_back_beyond_the_window_is_refused_not_duplicated():
+    data = rows(1000)
+    paginator = OverlapOffsetPaginator(10, window=100)
+
+    def read_with_mass_release() -> None:
+        while not paginator.finished:
+            token = paginator.token
+            if paginator.requests == 60:
+                del data[400:560]  # more than the window behind the reader
+            paginator.accept(token, serve(data, token))
+
+    with pytest.raises(PagingError, match="rows moved by more than 100 places"):
+        read_with_mass_release()
