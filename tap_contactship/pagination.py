@@ -210,12 +210,15 @@ class OverlapOffsetPaginator:
         self._reads.append((offset, self.emitted))
 
         new_rows = []
-        seen = self._seen
-        for row in rows:
-            row_id = self._id(row)
-            if row_id not in seen:
-                seen.add(row_id)
-                new_rows.append(row)
+        seen, key = self._seen, self.key
+        try:
+            for row in rows:
+                row_id = row[key]
+                if row_id not in seen:
+                    seen.add(row_id)
+                    new_rows.append(row)
+        except (KeyError, TypeError):
+            raise self._keyless() from None
         self.emitted += len(new_rows)
         while self._reads and self._reads[0][1] < self.emitted - seen.capacity:
             self._reads.popleft()
@@ -280,8 +283,11 @@ class OverlapOffsetPaginator:
         try:
             return row[self.key]
         except (KeyError, TypeError):
-            msg = f"the API returned a row without `{self.key}`; cannot de-duplicate"
-            raise PagingError(msg) from None
+            raise self._keyless() from None
+
+    def _keyless(self) -> PagingError:
+        msg = f"the API returned a row without `{self.key}`; cannot de-duplicate"
+        return PagingError(msg)
 
     def _check_budget(self) -> None:
         # Re-reads after shifts cost a few requests each; twice the page count at

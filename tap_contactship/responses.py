@@ -7,9 +7,10 @@ message can be tested without a server.
 from __future__ import annotations
 
 import enum
-import json
 import typing as t
 from http import HTTPStatus
+
+import orjson
 
 #: How much of an error body to quote in a message.
 ERROR_BODY_CHARS = 300
@@ -38,8 +39,8 @@ def decode_json(body: bytes, content_type: str | None) -> t.Any:
         MalformedBodyError: It is not JSON (HTML, truncated, empty).
     """
     try:
-        return json.loads(body)
-    except ValueError:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
         msg = (
             f"the body is not valid JSON ({content_type or 'no content type'}, "
             f"{len(body)} bytes; truncated or an HTML page?)"

@@ -28,6 +28,7 @@ EXTRACTED = datetime(2026, 11, 26, 18, 0, 1, 123456, tzinfo=timezone.utc)
         {"id": "x", "when": EXTRACTED, "amount": Decimal("12.50"), "count": Decimal(3)},
         {"id": "n", "score": float("nan")},
         {"id": "d", "day": date(2026, 1, 2)},
+        {"id": "big", "n": 2**70, "neg": -(2**65)},
         {"id": 'quote"and\\backslash', "nested": {"a": [1, 2, {"b": True}]}},
     ],
 )
