@@ -1,10 +1,13 @@
 """Benchmark tap-contactship against the bare-HTTP ceiling, on this machine.
 
 Starts the project's fake Contactship API (in its own process), then for each
-case runs the tap and a bare baseline loop alternately, and prints medians,
-ratios, records/s, requests and peak RSS. Timings are reported, never asserted.
+case runs the tap and the bare baseline (`benchmarks/baseline.py`) alternately,
+a fresh server for every run, and prints medians: wall time of both, their
+ratio, records/s, requests (tap/baseline) and peak RSS (tap/baseline).
+Timings are reported, never asserted.
 
-    python benchmarks/run.py            # the full table (a few minutes)
+    python benchmarks/run.py            # every case, medians of 5 runs (~10 min)
+    python benchmarks/run.py --case 1   # one case
     python benchmarks/run.py --smoke    # tiny sizes, one run: does it all work?
 """
 
@@ -20,7 +23,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -31,27 +34,71 @@ KEY = "bench-key-0000"
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Case:
     name: str
+    stream: str
     rows: int
-    baseline_mode: str
     target: float
+    page_size: int = 100
+    baseline_mode: str = "sequential"
     latency_ms: float = 0.0
-    faults: list[str] = field(default_factory=list)
+    max_limit: int | None = None
+    transcripts: int = 0
+    faults: tuple[str, ...] = ()
+    #: Settings for the tap beyond api_key, api_url and page_size.
+    settings: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def in_flight(self) -> int:
+        value = self.settings.get("max_concurrent_requests", 6)
+        return value if isinstance(value, int) else 6
 
 
 CASES = [
-    Case("100,000 rows, page 100, no latency", 100_000, "sequential", 1.6),
+    Case("100,000 phone numbers, page 100", "phone_numbers", 100_000, 1.6),
+    Case("1,000,000 phone numbers, page 100", "phone_numbers", 1_000_000, 1.6),
     Case(
-        "5,000 rows, page 100, 20 ms/request", 5_000, "concurrent", 1.3, latency_ms=20
+        "1,000,000 phone numbers, page 1000",
+        "phone_numbers",
+        1_000_000,
+        1.6,
+        page_size=1000,
+    ),
+    Case("100,000 calls, no transcripts", "calls", 100_000, 1.6),
+    Case(
+        "20,000 calls with transcripts (40 turns, ~5 KB each)",
+        "calls",
+        20_000,
+        1.6,
+        transcripts=40,
+        settings={"include_transcripts": True},
     ),
     Case(
-        "2,000 rows, every 7th 429 (Retry-After 1), every 11th 500",
-        2_000,
-        "retry-after",
+        "20,000 calls, 150 ms/request, pages clamped at 100, 6 in flight both",
+        "calls",
+        20_000,
         1.2,
-        faults=["--every-nth-429", "7", "--retry-after", "1", "--every-nth-500", "11"],
+        baseline_mode="concurrent",
+        latency_ms=150,
+        max_limit=100,
+        page_size=100,
+    ),
+    Case(
+        "5,000 phone numbers, 20 ms/request, 6 in flight both",
+        "phone_numbers",
+        5_000,
+        1.3,
+        baseline_mode="concurrent",
+        latency_ms=20,
+    ),
+    Case(
+        "2,000 phone numbers, every 7th request 429 (Retry-After 1), every 11th 500",
+        "phone_numbers",
+        2_000,
+        1.2,
+        baseline_mode="retry-after",
+        faults=("--every-nth-429", "7", "--retry-after", "1", "--every-nth-500", "11"),
     ),
 ]
 
@@ -70,6 +117,7 @@ class FakeServer:
     def __init__(self, case: Case, folder: Path) -> None:
         url_file = folder / "url"
         url_file.unlink(missing_ok=True)
+        rows = {"phone_numbers": "0", "calls": "0"} | {case.stream: str(case.rows)}
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -77,22 +125,26 @@ class FakeServer:
                 "--api-key",
                 KEY,
                 "--phone-numbers",
-                str(case.rows),
+                rows["phone_numbers"],
+                "--calls",
+                rows["calls"],
+                "--transcript-turns",
+                str(case.transcripts),
                 "--latency-ms",
                 str(case.latency_ms),
+                *(["--max-limit", str(case.max_limit)] if case.max_limit else []),
                 "--url-file",
                 str(url_file),
                 *case.faults,
             ],
             stdout=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while not (url_file.exists() and url_file.read_text()):
             if time.monotonic() > deadline:
                 raise RuntimeError("the fake API did not start")
             time.sleep(0.05)
         self.url = url_file.read_text()
-        self.requests()  # warm: encode every row once before timing
 
     def requests(self) -> int:
         with urllib.request.urlopen(self.url + "/_fake/stats") as response:  # noqa: S310
@@ -116,84 +168,82 @@ def measure(argv: list[str], server: FakeServer, out: Path) -> Sample:
         seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{argv[0]} failed")
-    records = sum(
-        1
-        for line in out.open()
-        if line.startswith('{"type":"RECORD"') or line.startswith('{"type": "RECORD"')
-    )
+    with out.open("rb") as lines:
+        records = sum(1 for line in lines if line.startswith(b'{"type":"RECORD"'))
     return Sample(seconds, usage.ru_maxrss / 1024, records, server.requests() - before)
 
 
-TAP_SETTINGS: dict[str, object] = {}
-
-
-def tap_argv(folder: Path, url: str) -> list[str]:
+def tap_argv(case: Case, folder: Path, url: str) -> list[str]:
     config = folder / "config.json"
-    config.write_text(
-        json.dumps({"api_key": KEY, "api_url": url, "page_size": 100, **TAP_SETTINGS})
-    )
-    catalog = folder / "catalog.json"
-    if not catalog.exists():
-        discovered = json.loads(
+    settings = {"api_key": KEY, "api_url": url, "page_size": case.page_size}
+    config.write_text(json.dumps({**settings, **case.settings}))
+    selection = folder / f"catalog-{case.stream}.json"
+    if not selection.exists():
+        # In a child process: the runner stays small, and so does the peak RSS
+        # its children inherit before they exec.
+        code = "import json, sys; from tests.catalogs import catalog; print(json.dumps(catalog(sys.argv[1:])))"
+        selection.write_text(
             subprocess.run(
-                [str(BIN / "tap-contactship"), "--config", str(config), "--discover"],
+                [sys.executable, "-c", code, case.stream],
+                cwd=ROOT,
                 capture_output=True,
-                check=True,
                 text=True,
+                check=True,
             ).stdout
         )
-        for entry in discovered["streams"]:
-            for item in entry["metadata"]:
-                if item["breadcrumb"] == []:
-                    item["metadata"]["selected"] = (
-                        entry["tap_stream_id"] == "phone_numbers"
-                    )
-        catalog.write_text(json.dumps(discovered))
     return [
         str(BIN / "tap-contactship"),
         "--config",
         str(config),
         "--catalog",
-        str(catalog),
+        str(selection),
+    ]
+
+
+def baseline_argv(case: Case, url: str) -> list[str]:
+    params = ["--param", "include_transcript=true"] if case.transcripts else []
+    return [
+        sys.executable,
+        str(ROOT / "benchmarks/baseline.py"),
+        "--url",
+        url,
+        "--key",
+        KEY,
+        "--mode",
+        case.baseline_mode,
+        "--stream",
+        case.stream,
+        "--page-size",
+        str(case.max_limit or case.page_size),
+        "--in-flight",
+        str(case.in_flight),
+        *params,
     ]
 
 
 def run_case(case: Case, runs: int, folder: Path) -> dict[str, object]:
-    taps: list[Sample] = []
-    bases: list[Sample] = []
+    samples: dict[str, list[Sample]] = {"tap": [], "baseline": []}
     for run in range(runs):
         # A fresh server per run: every run sees the same fault sequence.
         order = ["tap", "baseline"] if run % 2 == 0 else ["baseline", "tap"]
         for who in order:
             server = FakeServer(case, folder)
             try:
-                if who == "tap":
-                    taps.append(
-                        measure(
-                            tap_argv(folder, server.url), server, folder / "tap.out"
-                        )
-                    )
-                else:
-                    argv = [
-                        sys.executable,
-                        str(ROOT / "benchmarks/baseline.py"),
-                        "--url",
-                        server.url,
-                        "--key",
-                        KEY,
-                        "--mode",
-                        case.baseline_mode,
-                    ]
-                    bases.append(measure(argv, server, folder / "baseline.out"))
+                argv = (
+                    tap_argv(case, folder, server.url)
+                    if who == "tap"
+                    else baseline_argv(case, server.url)
+                )
+                samples[who].append(measure(argv, server, folder / f"{who}.out"))
             finally:
                 server.stop()
-    for sample in taps + bases:
-        if sample.records != case.rows:
-            raise RuntimeError(
-                f"{case.name}: {sample.records} records, expected {case.rows}"
-            )
-    tap = statistics.median(s.seconds for s in taps)
-    base = statistics.median(s.seconds for s in bases)
+    for who, taken in samples.items():
+        for sample in taken:
+            if sample.records != case.rows:
+                msg = f"{case.name}: {who} wrote {sample.records} records, not {case.rows}"
+                raise RuntimeError(msg)
+    tap = statistics.median(s.seconds for s in samples["tap"])
+    base = statistics.median(s.seconds for s in samples["baseline"])
     return {
         "case": case.name,
         "tap_s": tap,
@@ -201,9 +251,10 @@ def run_case(case: Case, runs: int, folder: Path) -> dict[str, object]:
         "ratio": tap / base,
         "target": case.target,
         "tap_records_per_s": case.rows / tap,
-        "tap_requests": taps[-1].requests,
-        "baseline_requests": bases[-1].requests,
-        "tap_peak_rss_mb": max(s.peak_rss_mb for s in taps),
+        "tap_requests": samples["tap"][-1].requests,
+        "baseline_requests": samples["baseline"][-1].requests,
+        "tap_peak_rss_mb": max(s.peak_rss_mb for s in samples["tap"]),
+        "baseline_peak_rss_mb": max(s.peak_rss_mb for s in samples["baseline"]),
     }
 
 
@@ -219,7 +270,7 @@ def about_case(runs: int) -> dict[str, object]:
         bases.append(wall([sys.executable, "-c", "import singer_sdk"]))
     tap, base = statistics.median(taps), statistics.median(bases)
     return {
-        "case": "tap-contactship --about vs import singer_sdk",
+        "case": "`tap-contactship --about` vs `python -c 'import singer_sdk'`",
         "tap_s": tap,
         "baseline_s": base,
         "ratio": tap / base,
@@ -227,9 +278,66 @@ def about_case(runs: int) -> dict[str, object]:
     }
 
 
+def writer_case(records: int) -> dict[str, object]:
+    """Our RECORD writer against the SDK's default and msgspec writers."""
+    code = """
+import sys, time
+from datetime import datetime, timezone
+from singer_sdk.singerlib import RecordMessage
+{import_}
+writer = {writer}()
+row = {{"id": "pn-00000000-0000-0000-0000-000000000000", "phone_number": "+12025550100",
+       "type": "outbound", "organization_id": "org-1", "created_at": "2026-01-01T00:00:00Z"}}
+start = time.perf_counter()
+for n in range({records}):
+    writer.write_message(RecordMessage(stream="phone_numbers", record=dict(row, n=n),
+                                       time_extracted=datetime.now(timezone.utc)))
+getattr(writer, "flush", sys.stdout.flush)()
+print(time.perf_counter() - start, file=sys.stderr)
+"""
+    writers = {
+        "ours": (
+            "from tap_contactship.output import BufferedSingerWriter",
+            "BufferedSingerWriter",
+        ),
+        "sdk": ("from singer_sdk.io_base import SingerWriter", "SingerWriter"),
+        "msgspec": (
+            "from singer_sdk.contrib.msgspec import MsgSpecWriter",
+            "MsgSpecWriter",
+        ),
+    }
+    seconds = {}
+    for name, (import_, writer) in writers.items():
+        script = code.format(import_=import_, writer=writer, records=records)
+        with Path(os.devnull).open("w") as devnull:
+            completed = subprocess.run(
+                [sys.executable, "-c", script],
+                stdout=devnull,
+                stderr=subprocess.PIPE,
+                text=True,
+                check=True,
+                env=ENV,
+            )
+        seconds[name] = float(completed.stderr.strip().splitlines()[-1])
+    return {
+        "case": f"writing {records:,} RECORDs: ours vs the SDK's msgspec writer "
+        f"(SDK default: {seconds['sdk']:.2f} s)",
+        "tap_s": seconds["ours"],
+        "baseline_s": seconds["msgspec"],
+        "ratio": seconds["ours"] / seconds["msgspec"],
+        "target": 1.0,
+    }
+
+
+def smoke(case: Case) -> Case:
+    small = min(case.rows, 300 if case.transcripts else 1_000)
+    name = f"{case.name} [smoke: {small:,} rows]"
+    return replace(case, name=name, rows=small, latency_ms=min(case.latency_ms, 5))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3, help="alternating runs per case")
+    parser.add_argument("--runs", type=int, default=5, help="alternating runs per case")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, one run")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument(
@@ -243,47 +351,42 @@ def main() -> None:
         help="a tap setting",
     )
     args = parser.parse_args()
-    for item in args.set:
-        name, _, value = item.partition("=")
-        TAP_SETTINGS[name] = json.loads(value)
+    overrides = {
+        name: json.loads(value)
+        for name, _, value in (item.partition("=") for item in args.set)
+    }
 
-    cases = CASES
+    cases = [replace(c, settings={**c.settings, **overrides}) for c in CASES]
     runs = args.runs
-    if args.smoke:
-        cases = [
-            Case(
-                c.name,
-                min(c.rows, 1_000),
-                c.baseline_mode,
-                c.target,
-                c.latency_ms,
-                c.faults,
-            )
-            for c in CASES
-        ]
-        runs = 1
-
     if args.case:
         cases = [cases[n - 1] for n in args.case]
+    if args.smoke:
+        # One case of each shape, tiny, once: it all still runs end to end.
+        cases = [smoke(c) for c in ((args.case and cases) or [CASES[0], CASES[5]])]
+        runs = 1
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for case in cases:
             print(f"running: {case.name} ...", file=sys.stderr, flush=True)
             results.append(run_case(case, runs, Path(tmp)))
-    results.append(about_case(max(runs, 5)))
+    if not args.case:
+        if not args.smoke:
+            results.append(about_case(max(runs, 5)))
+        results.append(writer_case(2_000 if args.smoke else 100_000))
 
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(
         f"\n{datetime.now(timezone.utc):%Y-%m-%d}, {machine}, medians of {runs} alternating runs\n"
     )
     print(
-        "| case | tap-contactship | baseline | ratio | target | records/s | requests (tap/base) | peak RSS |"
+        "| case | tap-contactship | ceiling | ratio | target | records/s | requests (tap/ceiling) | peak RSS (tap/ceiling) |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         ok = "ok" if float(r["ratio"]) <= float(r["target"]) else "MISSED"  # type: ignore[arg-type]
         extra = (
-            f"{r['tap_records_per_s']:,.0f} | {r['tap_requests']}/{r['baseline_requests']} | {r['tap_peak_rss_mb']:.0f} MB"
+            f"{r['tap_records_per_s']:,.0f} | {r['tap_requests']}/{r['baseline_requests']} "
+            f"| {r['tap_peak_rss_mb']:.0f}/{r['baseline_peak_rss_mb']:.0f} MB"
             if "tap_requests" in r
             else " | | "
         )

@@ -134,16 +134,14 @@ class OverlapOffsetPaginator:
     def token(self) -> PageToken:
         """The page to read next.
 
-        Every page but the very first asks for one extra row, the anchor it shares
-        with the page before, so each request still brings ``page_size`` new rows
-        (or as many as the server's own cap allows, once it showed one).
+        Every page asks for one row more than ``page_size``: after the first, that
+        row is the anchor it shares with the page before, so each request still
+        brings ``page_size`` new rows; on the first, it shows at once whether the
+        server caps pages at ``page_size`` or below. Once a cap is known, pages
+        ask for no more than it.
         """
-        overlapped = not (self.requests == 0 or self._probing)
-        return PageToken(self.offset, self._limit(overlapped=overlapped))
-
-    def _limit(self, *, overlapped: bool) -> int:
-        limit = self.page_size + 1 if overlapped else self.page_size
-        return min(limit, self.server_cap) if self.server_cap else limit
+        limit = self.page_size if self._probing else self.page_size + 1
+        return PageToken(self.offset, min(limit, self.server_cap or limit))
 
     def planned(self, how_many: int) -> list[PageToken]:
         """The next pages, assuming full pages and nothing shifting meanwhile.
@@ -156,7 +154,7 @@ class OverlapOffsetPaginator:
             return []
         first = self.token
         tokens = [first]
-        limit = self._limit(overlapped=True)
+        limit = min(self.page_size + 1, self.server_cap or self.page_size + 1)
         offset = first.offset + first.limit - 1
         while len(tokens) < how_many and (
             self.count is None or offset + 1 < self.count
@@ -222,7 +220,8 @@ class OverlapOffsetPaginator:
         self.emitted += len(new_rows)
         while self._reads and self._reads[0][1] < self.emitted - seen.capacity:
             self._reads.popleft()
-        self._most_new_rows = max(self._most_new_rows, len(new_rows))
+        if overlapped:  # the first page brings one row more than any other
+            self._most_new_rows = max(self._most_new_rows, len(new_rows))
         self._plan_next(offset, rows, new_rows)
         return new_rows
 

@@ -20,7 +20,7 @@ import pytest
 from tap_contactship.cli import main
 from tap_contactship.client import ContactshipStream
 from tap_contactship.retry import Clock
-from tap_contactship.tap import TapContactship
+from tests.catalogs import catalog
 from tests.fake_contactship import DEFAULT_KEY, FakeContactship
 
 TAP_EXECUTABLE = Path(sys.executable).with_name("tap-contactship")
@@ -88,18 +88,6 @@ def api() -> Iterator[FakeContactship]:
 
 def tap_config(api: FakeContactship, **overrides: Any) -> dict[str, Any]:
     return {"api_key": DEFAULT_KEY, "api_url": api.url, **overrides}
-
-
-def catalog(selected: list[str]) -> dict[str, Any]:
-    """The discovered catalog with only the named streams selected."""
-    discovered = TapContactship(
-        config={"api_key": "unused-key"}, validate_config=False
-    ).catalog_dict
-    for entry in discovered["streams"]:
-        for item in entry["metadata"]:
-            if item["breadcrumb"] == []:
-                item["metadata"]["selected"] = entry["tap_stream_id"] in selected
-    return dict(discovered)
 
 
 def sync(

@@ -5,8 +5,15 @@ paging, and can be told to misbehave the ways a real API does: clamp `limit`,
 ignore `offset`, report a wrong `count`, answer 401/429/5xx/HTML/truncated JSON,
 echo the key in an error, be slow, or change its data between two pages.
 
-In tests, use it in-process (``with FakeContactship() as api: ...``); for the demo
-and the benchmarks run ``python tests/fake_contactship.py --help``.
+In tests, use it in-process (``with FakeContactship() as api: ...``).
+
+By hand (the demo, the benchmarks, a bug report), one command serves every stream:
+
+    python tests/fake_contactship.py --port 8765
+
+and in another shell:
+
+    TAP_CONTACTSHIP_API_URL=http://127.0.0.1:8765 TAP_CONTACTSHIP_API_KEY=test-key tap-contactship --config=ENV
 """
 
 from __future__ import annotations
@@ -209,12 +216,37 @@ class FakeContactship:
         self.hooks: list[Hook] = []
         self.requests: list[Seen] = []
         self.in_flight = 0
+        #: Turns in each call's `chat_history` when transcripts are asked for.
+        self.transcript_turns = 2
+        self._transcripts: dict[str, dict[str, Any]] = {}
         #: Data never changes (benchmarks): rows are encoded once and reused.
         self.frozen = False
         self._encoded: dict[int, str] = {}
         self._sorted: dict[str, Any] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+
+    def with_transcript(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The call with its `chat_history` of `transcript_turns` turns."""
+        cached = self._transcripts.get(row["id"])
+        if cached is None:
+            opening = ["Hi, this is Sarah.", "Hello!"]
+            turns = [
+                {
+                    "role": "agent" if turn % 2 == 0 else "user",
+                    "content": opening[turn]
+                    if turn < len(opening)
+                    else (
+                        f"Turn {turn}: thanks for taking the call about your order. "
+                        "Could you confirm the delivery address and a good time?"
+                    ),
+                }
+                for turn in range(self.transcript_turns)
+            ]
+            cached = {**row, "chat_history": turns, "transcript_format": "json"}
+            if self.frozen:
+                self._transcripts[row["id"]] = cached
+        return cached
 
     # Data changes (used by tests between pages or between runs)
 
@@ -421,17 +453,9 @@ def _calls(api: FakeContactship, params: dict[str, str]) -> Response:
         return json_response(400, {"statusCode": 400, "message": "Invalid date"})
     data, total = api.page(rows, params, default_limit=20)
     if params.get("include_transcript") == "true":
-        data = [
-            {
-                **row,
-                "chat_history": [
-                    {"role": "agent", "content": "Hi, this is Sarah."},
-                    {"role": "user", "content": "Hello!"},
-                ],
-                "transcript_format": params.get("transcript_format", "json"),
-            }
-            for row in data
-        ]
+        data = [api.with_transcript(row) for row in data]
+    if api.frozen:
+        return api.fast_page(data, total + api.count_error)
     return json_response(200, api.envelope(data, total))
 
 
@@ -524,18 +548,40 @@ class _Handler(BaseHTTPRequestHandler):
 
 def main(argv: list[str] | None = None) -> None:
     """Serve a fake organization until interrupted (for the demo and benchmarks)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+
+    class Formatter(
+        argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter
+    ):
+        pass
+
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n", 1)[0],
+        epilog=__doc__[__doc__.index("By hand") :].strip(),
+        formatter_class=Formatter,
+    )
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--api-key", default=DEFAULT_KEY)
-    parser.add_argument("--phone-numbers", type=int, default=250)
-    parser.add_argument("--calls", type=int, default=0)
-    parser.add_argument("--agents", type=int, default=0)
-    parser.add_argument("--contacts", type=int, default=0)
-    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--api-key", default=DEFAULT_KEY, help="the key it accepts")
+    parser.add_argument("--phone-numbers", type=int, default=250, help="rows")
+    parser.add_argument("--calls", type=int, default=400, help="rows")
+    parser.add_argument("--agents", type=int, default=3, help="rows")
+    parser.add_argument("--contacts", type=int, default=120, help="rows")
+    parser.add_argument(
+        "--transcript-turns", type=int, default=2, help="turns per call transcript"
+    )
+    parser.add_argument(
+        "--max-limit", type=int, default=None, help="largest page it serves"
+    )
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="added to every request"
+    )
     parser.add_argument("--url-file", help="write the base URL here once listening")
-    parser.add_argument("--every-nth-429", type=int, default=0, metavar="N")
+    parser.add_argument(
+        "--every-nth-429", type=int, default=0, metavar="N", help="0: never"
+    )
     parser.add_argument("--retry-after", default="1", help="Retry-After of those 429s")
-    parser.add_argument("--every-nth-500", type=int, default=0, metavar="N")
+    parser.add_argument(
+        "--every-nth-500", type=int, default=0, metavar="N", help="0: never"
+    )
     args = parser.parse_args(argv)
 
     api = FakeContactship(
@@ -544,6 +590,8 @@ def main(argv: list[str] | None = None) -> None:
         latency=args.latency_ms / 1000,
     )
     api.seed(calls=args.calls, agents=args.agents, contacts=args.contacts)
+    api.transcript_turns = args.transcript_turns
+    api.max_limit = args.max_limit
     api.frozen = True
     api.hooks.append(
         faults(

@@ -105,7 +105,7 @@ def test_settings_from_environment(api, tmp_path):
 
     assert run.exit_code == 0, run.stderr
     assert len(run.records()) == 3
-    assert api.data_requests(PATH)[0].params["limit"] == "2"
+    assert api.data_requests(PATH)[0].params["limit"] == "3"  # page_size + 1
 
 
 def test_missing_key_in_environment_is_one_line(tmp_path):

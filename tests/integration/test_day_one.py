@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TAP_EXECUTABLE, Run, catalog, run_cli, tap_config
+from tests.catalogs import catalog
+from tests.conftest import TAP_EXECUTABLE, Run, run_cli, tap_config
 from tests.fake_contactship import FakeContactship
 
 ERROR_PREFIX = "tap-contactship: error: "

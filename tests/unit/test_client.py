@@ -161,7 +161,7 @@ def test_malformed_bodies_are_retried_then_fail(requests_mock):
         list(stream(max_retries=3).get_records(None))
 
     assert str(caught.value) == (
-        "GET /v1/phone-numbers?limit=100&offset=0&order=asc answered 200 but the body "
+        "GET /v1/phone-numbers?limit=101&offset=0&order=asc answered 200 but the body "
         "is not valid JSON (text/html, 17 bytes; truncated or an HTML page?) (after 3 "
         "attempts)"
     )

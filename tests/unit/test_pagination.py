@@ -46,15 +46,16 @@ def test_every_row_once(n, size):
     paginator = OverlapOffsetPaginator(size)
 
     assert drive(paginator, data) == [r["id"] for r in data]
-    assert paginator.requests == max(1, -(-n // size))
+    # The first page asks for one row more, like every other.
+    assert paginator.requests == max(1, -(-(n - 1) // size))
     assert paginator.warnings == []
 
 
 def test_pages_overlap_by_one_row():
     paginator = OverlapOffsetPaginator(10)
-    assert paginator.token == PageToken(0, 10)
+    assert paginator.token == PageToken(0, 11)
     paginator.accept(paginator.token, serve(rows(30), paginator.token))
-    assert paginator.token == PageToken(9, 11)
+    assert paginator.token == PageToken(10, 11)
 
 
 def test_planned_pages_follow_full_pages_until_count():
@@ -62,9 +63,9 @@ def test_planned_pages_follow_full_pages_until_count():
     paginator.accept(paginator.token, serve(rows(35), paginator.token))
 
     assert paginator.planned(5) == [
-        PageToken(9, 11),
-        PageToken(19, 11),
-        PageToken(29, 11),
+        PageToken(10, 11),
+        PageToken(20, 11),
+        PageToken(30, 11),
     ]
 
 
@@ -133,14 +134,14 @@ def test_count_too_low_keeps_every_returned_row():
     data = rows(25)
     paginator = OverlapOffsetPaginator(10)
 
-    assert drive(paginator, data, count_error=-7) == [r["id"] for r in data[:20]]
-    assert "returned rows up to position 20" in paginator.warnings[0]
+    assert drive(paginator, data, count_error=-7) == [r["id"] for r in data[:21]]
+    assert "returned rows up to position 21" in paginator.warnings[0]
 
 
 def test_without_count_one_page_unless_told_to_follow():
     data = rows(25)
 
-    assert len(drive(OverlapOffsetPaginator(10), data, with_count=False)) == 10
+    assert len(drive(OverlapOffsetPaginator(10), data, with_count=False)) == 11
     followed = OverlapOffsetPaginator(10, follow_without_count=True)
     assert drive(followed, data, with_count=False) == [r["id"] for r in data]
 
