@@ -278,55 +278,50 @@ def about_case(runs: int) -> dict[str, object]:
     }
 
 
-def writer_case(records: int) -> dict[str, object]:
-    """Our RECORD writer against the SDK's default and msgspec writers."""
-    code = """
-import sys, time
-from datetime import datetime, timezone
-from singer_sdk.singerlib import RecordMessage
-{import_}
-writer = {writer}()
-row = {{"id": "pn-00000000-0000-0000-0000-000000000000", "phone_number": "+12025550100",
-       "type": "outbound", "organization_id": "org-1", "created_at": "2026-01-01T00:00:00Z"}}
-start = time.perf_counter()
-for n in range({records}):
-    writer.write_message(RecordMessage(stream="phone_numbers", record=dict(row, n=n),
-                                       time_extracted=datetime.now(timezone.utc)))
-getattr(writer, "flush", sys.stdout.flush)()
-print(time.perf_counter() - start, file=sys.stderr)
+#: The tap with another message writer, for the writers' comparison.
+WITH_WRITER = """
+import sys
+from tap_contactship.tap import TapContactship
+from {module} import {writer} as writer
+TapContactship.message_writer_class = writer
+from tap_contactship.cli import cli
+sys.argv[0] = "tap-contactship"
+cli()
 """
-    writers = {
-        "ours": (
-            "from tap_contactship.output import BufferedSingerWriter",
-            "BufferedSingerWriter",
-        ),
-        "sdk": ("from singer_sdk.io_base import SingerWriter", "SingerWriter"),
-        "msgspec": (
-            "from singer_sdk.contrib.msgspec import MsgSpecWriter",
-            "MsgSpecWriter",
-        ),
-    }
-    seconds = {}
-    for name, (import_, writer) in writers.items():
-        script = code.format(import_=import_, writer=writer, records=records)
-        with Path(os.devnull).open("w") as devnull:
-            completed = subprocess.run(
-                [sys.executable, "-c", script],
-                stdout=devnull,
-                stderr=subprocess.PIPE,
-                text=True,
-                check=True,
-                env=ENV,
-            )
-        seconds[name] = float(completed.stderr.strip().splitlines()[-1])
-    return {
-        "case": f"writing {records:,} RECORDs: ours vs the SDK's msgspec writer "
-        f"(SDK default: {seconds['sdk']:.2f} s)",
-        "tap_s": seconds["ours"],
-        "baseline_s": seconds["msgspec"],
-        "ratio": seconds["ours"] / seconds["msgspec"],
-        "target": 1.0,
-    }
+WRITERS = {
+    "msgspec": ("singer_sdk.contrib.msgspec", "MsgSpecWriter"),
+    "default": ("singer_sdk.io_base", "SingerWriter"),
+}
+
+
+def writer_cases(
+    case: Case, runs: int, folder: Path, writers: list[str]
+) -> list[dict[str, object]]:
+    """The whole tap with its own writer against the SDK's writers."""
+    samples: dict[str, list[float]] = {"ours": [], **{name: [] for name in writers}}
+    for _ in range(runs):
+        for name, taken in samples.items():
+            server = FakeServer(case, folder)
+            try:
+                argv = tap_argv(case, folder, server.url)
+                if name in WRITERS:
+                    module, writer = WRITERS[name]
+                    code = WITH_WRITER.format(module=module, writer=writer)
+                    argv = [sys.executable, "-c", code, *argv[1:]]
+                taken.append(measure(argv, server, folder / "w.out").seconds)
+            finally:
+                server.stop()
+    ours = statistics.median(samples["ours"])
+    return [
+        {
+            "case": f"{case.name}: this tap's writer vs the SDK's {name} writer",
+            "tap_s": ours,
+            "baseline_s": statistics.median(samples[name]),
+            "ratio": ours / statistics.median(samples[name]),
+            "target": 1.0,
+        }
+        for name in writers
+    ]
 
 
 def smoke(case: Case) -> Case:
@@ -369,10 +364,15 @@ def main() -> None:
         for case in cases:
             print(f"running: {case.name} ...", file=sys.stderr, flush=True)
             results.append(run_case(case, runs, Path(tmp)))
-    if not args.case:
-        if not args.smoke:
-            results.append(about_case(max(runs, 5)))
-        results.append(writer_case(2_000 if args.smoke else 100_000))
+        if not args.case:
+            if not args.smoke:
+                results.append(about_case(max(runs, 5)))
+            writers = smoke(CASES[0]) if args.smoke else CASES[0]
+            print(
+                f"running: writers on {writers.name} ...", file=sys.stderr, flush=True
+            )
+            names = ["msgspec"] if args.smoke else list(WRITERS)
+            results += writer_cases(writers, runs, Path(tmp), names)
 
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(
