@@ -23,6 +23,7 @@ from tap_contactship.errors import (
     OffsetIgnoredError,
 )
 from tap_contactship.fetcher import Fetcher
+from tap_contactship.output import BufferedSingerWriter
 from tap_contactship.pagination import OverlapOffsetPaginator, PageToken
 from tap_contactship.progress import Progress
 from tap_contactship.responses import MalformedBodyError, Page, Verdict
@@ -37,6 +38,7 @@ from tap_contactship.retry import (
     throttle_pause,
 )
 from tap_contactship.settings import DEFAULT_USER_AGENT
+from tap_contactship.timestamps import TimestampError, is_utc_z, utc_z
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -47,6 +49,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterable
 
     import requests
+    from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
 
 
@@ -68,6 +71,11 @@ class ContactshipStream(RESTStream[PageToken]):
     allow_redirects = False
     #: Where retries and the throttle read the time and sleep.
     clock = SYSTEM_CLOCK
+
+    def __init__(self, tap: Tap, *args: t.Any, **kwargs: t.Any) -> None:
+        """Remember the tap, whose message writer holds ACTIVATE_VERSION back."""
+        super().__init__(tap, *args, **kwargs)
+        self._owner = tap
 
     @property
     @override
@@ -168,6 +176,7 @@ class ContactshipStream(RESTStream[PageToken]):
                 name=self.name,
                 check=interrupts.check,
             )
+            complete = True
             try:
                 for rows in fetcher.pages():
                     progress.update(paginator.emitted, paginator.count)
@@ -175,9 +184,21 @@ class ContactshipStream(RESTStream[PageToken]):
             except OffsetIgnoredError:
                 if not self.offset_may_be_ignored:
                     raise
-                self.offset_ignored(paginator)
+                complete = self.offset_ignored(paginator)
         for warning in paginator.warnings:
             self.logger.warning("%s: %s", self.name, warning)
+        # Reached only after the SDK wrote the last record. Only a list read
+        # completely may let a target retire the rows it did not contain.
+        writer = self._owner.message_writer
+        if complete and paginator.complete:
+            if isinstance(writer, BufferedSingerWriter):
+                writer.activate_after_records()
+        elif self.emit_activate_version_messages:
+            self.logger.warning(
+                "%s: the list may be incomplete, so no ACTIVATE_VERSION is sent: "
+                "no row is deleted in the warehouse this run",
+                self.name,
+            )
 
     def _fetch_page(
         self,
@@ -253,8 +274,13 @@ class ContactshipStream(RESTStream[PageToken]):
             "check `api_url`, the network and `request_timeout`"
         )
 
-    def offset_ignored(self, paginator: OverlapOffsetPaginator) -> None:
-        """React to an endpoint ignoring ``offset``; the rows so far stand."""
+    def offset_ignored(self, paginator: OverlapOffsetPaginator) -> bool:  # noqa: ARG002
+        """React to an endpoint ignoring ``offset``; the rows so far stand.
+
+        Returns:
+            Whether the rows read are nonetheless the whole list.
+        """
+        return False
 
     # Responses
 
@@ -375,8 +401,16 @@ class ContactshipStream(RESTStream[PageToken]):
     def post_process(
         self, row: dict[str, t.Any], context: Context | None = None
     ) -> dict[str, t.Any] | None:
-        if self._declared.issuperset(row):
-            return row
+        if not self._declared.issuperset(row):
+            row = self._declared_only(row)
+        for name in self._timestamps:
+            value = row.get(name)
+            # Every warehouse must read the same instant: UTC, written with Z.
+            if isinstance(value, str) and not is_utc_z(value):
+                row[name] = self._utc_z(name, value)
+        return row
+
+    def _declared_only(self, row: dict[str, t.Any]) -> dict[str, t.Any]:
         undeclared = sorted(row.keys() - self._declared)
         if undeclared != self._reported_undeclared:
             self._reported_undeclared = undeclared
@@ -386,6 +420,24 @@ class ContactshipStream(RESTStream[PageToken]):
                 ", ".join(undeclared),
             )
         return {key: value for key, value in row.items() if key in self._declared}
+
+    def _utc_z(self, name: str, value: str) -> str:
+        try:
+            return utc_z(value)
+        except TimestampError:
+            msg = (
+                f"the API returned a `{self.name}.{name}` that is not an ISO 8601 "
+                f"timestamp: {value[:40]!r}"
+            )
+            raise APIError(msg) from None
+
+    @cached_property
+    def _timestamps(self) -> tuple[str, ...]:
+        return tuple(
+            name
+            for name, spec in self.schema["properties"].items()
+            if spec.get("format") == "date-time"
+        )
 
     @override
     def generate_child_contexts(

@@ -12,6 +12,14 @@ RECORD lines are encoded by orjson and collected in a buffer of our own (stdout
 may be unbuffered: PYTHONUNBUFFERED), written in large chunks; every other
 message (SCHEMA, STATE, ...) writes the buffer out and flushes, so a target sees
 each STATE right after its records.
+
+ACTIVATE_VERSION is held back. The SDK writes it before a full-table stream's
+records, and a target that receives it deletes (or soft-deletes) every row of
+an older version: if the sync then failed halfway, rows not yet read again
+would be gone from the warehouse. Held here, it is written only once the
+stream has handed over its last record (`activate_after_records`), just before
+the stream's next STATE; a stream that fails never activates its version.
+This is Singer's original rule (singer-io tap-postgres full_table).
 """
 
 from __future__ import annotations
@@ -24,7 +32,12 @@ from decimal import Decimal
 
 import orjson
 from singer_sdk.io_base import SingerWriter
-from singer_sdk.singerlib import RecordMessage
+from singer_sdk.singerlib import (
+    ActivateVersionMessage,
+    RecordMessage,
+    SchemaMessage,
+    StateMessage,
+)
 
 if t.TYPE_CHECKING:
     from singer_sdk.singerlib.encoding.simple import Message
@@ -74,6 +87,8 @@ class BufferedSingerWriter(SingerWriter):
         self._chars = 0
         self._prefixes: dict[str, str] = {}
         self.records = 0
+        self._held: list[Message] = []
+        self._release = False
         _WRITERS.add(self)
 
     def serialize_message(self, message: Message) -> str:
@@ -95,8 +110,22 @@ class BufferedSingerWriter(SingerWriter):
                 if self._chars >= self.BUFFER_CHARS:
                     self.flush()
                 return
+        if isinstance(message, ActivateVersionMessage):
+            self._held.append(message)
+            return
+        if self._release and isinstance(message, (StateMessage, SchemaMessage)):
+            self._lines += [self.format_message(held) + "\n" for held in self._held]
+            self._held, self._release = [], False
         self._lines.append(self.format_message(message) + "\n")
         self.flush()
+
+    def activate_after_records(self) -> None:
+        """The stream wrote its last record: its held ACTIVATE_VERSION may follow.
+
+        It is written before the next STATE (in BATCH mode, the one after the
+        last BATCH message) or the next stream's SCHEMA.
+        """
+        self._release = True
 
     def _record_line(self, message: RecordMessage) -> str | None:
         try:

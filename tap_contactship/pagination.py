@@ -116,6 +116,8 @@ class OverlapOffsetPaginator:
         self.requests = 0
         #: Distinct rows handed out so far.
         self.emitted = 0
+        #: False when the API's `count` promised rows it never returned.
+        self.complete = True
         #: The most rows the server returns per request, once it showed one.
         self.server_cap: int | None = None
         self.warnings: list[str] = []
@@ -260,6 +262,7 @@ class OverlapOffsetPaginator:
                 self.finished = True
         elif not rows:
             if self.count > self.emitted:
+                self.complete = False
                 self.warnings.append(
                     f"the API reported count={self.count} but returned no more "
                     f"rows; finished with {self.emitted} rows"

@@ -8,6 +8,7 @@ library does, with the sleep passed in, so waits are testable without sleeping.
 from __future__ import annotations
 
 import email.utils
+import http.client
 import random
 import socket
 import ssl
@@ -119,30 +120,48 @@ def network_cause(exception: BaseException) -> tuple[str, bool]:
         The cause in a few words, and whether to retry.
     """
     chain = _chain(exception)
-    for link in chain:
-        if isinstance(link, socket.gaierror):
-            return f"the host name does not resolve ({link.strerror or link})", False
-    for link in chain:
-        if isinstance(link, (ssl.SSLError, requests.exceptions.SSLError)):
-            detail = (
-                "wrong version number"
-                if "WRONG_VERSION_NUMBER" in str(link).upper()
-                else type(link).__name__
-            )
-            return (
-                f"the TLS handshake failed ({detail}; is the server plain http?)",
-                False,
-            )
-    for link in chain:
-        if isinstance(link, ConnectionRefusedError):
-            return "the connection was refused (nothing listens on that port?)", True
-    if isinstance(exception, requests.exceptions.Timeout):
-        return "no response within `request_timeout`", True
-    if isinstance(
-        exception, (requests.exceptions.ChunkedEncodingError, ConnectionResetError)
-    ):
-        return "the connection dropped in the middle of a response", True
+    for kinds, describe, retry in _CAUSES:
+        for link in chain:
+            if isinstance(link, kinds):
+                return describe(link), retry
     return type(exception).__name__, True
+
+
+def _tls(error: BaseException) -> str:
+    wrong_version = "WRONG_VERSION_NUMBER" in str(error).upper()
+    detail = "wrong version number" if wrong_version else type(error).__name__
+    return f"the TLS handshake failed ({detail}; is the server plain http?)"
+
+
+#: What each failure below HTTP is called, and whether it is worth a retry.
+_CAUSES: list[tuple[tuple[type[BaseException], ...], Callable[[t.Any], str], bool]] = [
+    (
+        (socket.gaierror,),
+        lambda e: f"the host name does not resolve ({e.strerror or e})",
+        False,
+    ),
+    ((ssl.SSLError, requests.exceptions.SSLError), _tls, False),
+    (
+        (ConnectionRefusedError,),
+        lambda _: "the connection was refused (nothing listens on that port?)",
+        True,
+    ),
+    (
+        (http.client.RemoteDisconnected,),
+        lambda _: "the server closed the connection without answering",
+        True,
+    ),
+    (
+        (requests.exceptions.Timeout,),
+        lambda _: "no response within `request_timeout`",
+        True,
+    ),
+    (
+        (requests.exceptions.ChunkedEncodingError, ConnectionResetError),
+        lambda _: "the connection dropped in the middle of a response",
+        True,
+    ),
+]
 
 
 def _chain(exception: BaseException) -> list[BaseException]:

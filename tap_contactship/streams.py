@@ -293,7 +293,7 @@ class ContactsStream(ContactshipStream):
         return responses.list_or_envelope_page(self.decode(response))
 
     @override
-    def offset_ignored(self, paginator: OverlapOffsetPaginator) -> None:
+    def offset_ignored(self, paginator: OverlapOffsetPaginator) -> bool:
         """Keep what the first page gave; say when it may be a truncated list."""
         cap = min(self.page_size, self.DOCUMENTED_CAP)
         if paginator.emitted >= cap:
@@ -303,12 +303,13 @@ class ContactsStream(ContactshipStream):
                 paginator.emitted,
                 paginator.emitted,
             )
-        else:
+            return False
             self.logger.info(
                 "contacts: the API ignores limit/offset; all %d contacts fit in one "
                 "response",
                 paginator.emitted,
             )
+        return True
 
 
 STREAMS: list[type[ContactshipStream]] = [

@@ -31,3 +31,25 @@ def parse_timestamp(value: str) -> datetime:
 def iso_timestamp(moment: datetime) -> str:
     """Format a bookmark the way the API formats `created_at`."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc_z(value: str) -> str:
+    """The same instant as ``2026-01-15T10:00:00Z`` (microseconds when present).
+
+    Values already in UTC with a `Z` pass unchanged: every warehouse reads
+    them alike. Offsets, naive values (UTC) and space separators are
+    rewritten, so `+02:00` never lands in a column that drops it.
+
+    Raises:
+        TimestampError: The value is not an ISO 8601 timestamp.
+    """
+    if is_utc_z(value):
+        return value
+    moment = parse_timestamp(value).astimezone(timezone.utc)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{text}.{moment.microsecond:06d}Z" if moment.microsecond else f"{text}Z"
+
+
+def is_utc_z(value: str) -> bool:
+    """Whether a value is already written in UTC with a `Z` (checked cheaply)."""
+    return value[-1:] == "Z" and value[10:11] == "T"

@@ -404,7 +404,8 @@ class FakeContactship:
         if self._sorted.get("key") != cache_key:
             self._sorted = {
                 "key": cache_key,
-                "rows": sorted(rows, key=lambda r: (r[sort_key], r["id"])),
+                # By instant, like a database: offsets and fractions may differ.
+                "rows": sorted(rows, key=lambda r: (_sort_key(r[sort_key]), r["id"])),
             }
         ordered = self._sorted["rows"]
         if order == "desc":
@@ -460,7 +461,19 @@ def _calls(api: FakeContactship, params: dict[str, str]) -> Response:
 
 
 def _created(row: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(row["created_at"].replace("Z", "+00:00"))
+    return _instant(row["created_at"])
+
+
+def _sort_key(value: str) -> tuple[int, datetime | str]:
+    try:
+        return (0, _instant(value))
+    except ValueError:  # a garbled value (a test's fault) sorts last
+        return (1, value)
+
+
+def _instant(value: str) -> datetime:
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "T"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _agents(api: FakeContactship, params: dict[str, str]) -> Response:

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.conftest import run_cli, tap_config
+from tests.fake_contactship import Response
 
 SECRET = "cs_live_SUPERSECRET_7f3a9c1e5b"
 
@@ -177,3 +178,63 @@ def test_python_dash_m_runs_the_same_command(tmp_path):
 
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["name"] == "tap-contactship"
+
+
+def test_activate_version_comes_after_the_last_record_then_the_state(api, tmp_path):
+    api.seed_phone_numbers(250)
+    api.seed(agents=2, contacts=3)
+
+    run = run_cli(
+        tap_config(api, emit_activate_version_messages=True, page_size=100),
+        tmp_path=tmp_path,
+    )
+
+    assert run.exit_code == 0, run.stderr
+    for stream in ("phone_numbers", "agents", "contacts"):
+        kinds = [m["type"] for m in run.messages if m.get("stream") == stream]
+        assert kinds[0] == "SCHEMA"
+        assert kinds[-1] == "ACTIVATE_VERSION", stream
+        assert kinds.count("ACTIVATE_VERSION") == 1
+        position = next(
+            i
+            for i, m in enumerate(run.messages)
+            if m["type"] == "ACTIVATE_VERSION" and m["stream"] == stream
+        )
+        assert run.messages[position + 1]["type"] in {"STATE", "SCHEMA"}
+
+
+def test_a_stream_that_fails_never_activates_its_version(api, tmp_path, sleeps):
+    api.seed_phone_numbers(250)
+
+    def fail_third_page(fake, seen):
+        if seen.path == "/v1/phone-numbers" and int(seen.params["offset"]) >= 200:
+            return Response(500, b"down")
+        return None
+
+    api.hooks.append(fail_third_page)
+    from tests.conftest import sync
+
+    run = sync(
+        tap_config(api, emit_activate_version_messages=True, max_retries=1),
+        streams=["phone_numbers"],
+    )
+
+    assert run.exit_code == 1
+    assert len(run.records("phone_numbers")) == 201  # two pages of 101, 1 shared
+    assert run.of_type("ACTIVATE_VERSION") == []
+
+
+def test_a_possibly_truncated_list_activates_nothing(api, tmp_path):
+    api.seed(contacts=150)
+    api.contacts_paging = False  # answers every offset with its first 100
+
+    from tests.conftest import sync
+
+    run = sync(
+        tap_config(api, emit_activate_version_messages=True), streams=["contacts"]
+    )
+
+    assert run.exit_code == 0, run.stderr
+    assert len(run.records("contacts")) == 100
+    assert run.of_type("ACTIVATE_VERSION") == []
+    assert "no ACTIVATE_VERSION is sent" in run.stderr

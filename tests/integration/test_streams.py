@@ -293,3 +293,34 @@ def test_a_corrupt_bookmark_is_one_clear_error(api):
     assert (
         "the state's `calls` bookmark is not a timestamp" in run.stderr.splitlines()[-1]
     )
+
+
+def test_every_timestamp_reaches_the_target_in_utc_with_z(api):
+    api.seed(calls=3)
+    api.calls[0]["start_at"] = "2026-01-01T02:00:00+02:00"
+    api.calls[0]["finished_at"] = "2026-01-01 00:03:00.5"
+    api.calls[1]["created_at"] = "2026-01-01T05:10:00.123456+05:00"
+    api.calls[2]["created_at"] = "2026-01-01T00:20:00.000Z"
+
+    run = sync_calls(api)
+
+    assert run.exit_code == 0, run.stderr
+    first, second, third = run.records("calls")
+    assert first["start_at"] == "2026-01-01T00:00:00Z"
+    assert first["finished_at"] == "2026-01-01T00:03:00.500000Z"
+    assert second["created_at"] == "2026-01-01T00:10:00.123456Z"
+    assert third["created_at"] == "2026-01-01T00:20:00.000Z"  # already UTC: as sent
+    assert bookmark_of(run) == "2026-01-01T00:20:00.000Z"
+
+
+def test_a_garbled_timestamp_in_another_field_names_it(api):
+    api.seed(calls=2)
+    api.calls[1]["finished_at"] = "half past ten"
+
+    run = sync_calls(api)
+
+    assert run.exit_code == 1
+    assert run.stderr.strip().splitlines()[-1] == (
+        "tap-contactship: error: the API returned a `calls.finished_at` that is not "
+        "an ISO 8601 timestamp: 'half past ten'"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import http.client
 import random
 import socket
 import ssl
@@ -119,6 +120,14 @@ def test_refused_connection_is_named_and_retried():
 @pytest.mark.parametrize(
     ("error", "fragment"),
     [
+        (
+            requests.exceptions.ConnectionError(
+                urllib3.exceptions.ProtocolError(
+                    "Connection aborted.", http.client.RemoteDisconnected("closed")
+                )
+            ),
+            "closed the connection without answering",
+        ),
         (requests.exceptions.ReadTimeout(), "request_timeout"),
         (requests.exceptions.ChunkedEncodingError(), "dropped"),
         (ConnectionResetError(), "dropped"),
