@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: load your Contactship data into the embedded DuckDB warehouse
-# (output/warehouse.duckdb, or TARGET_DUCKDB_FILEPATH) with `meltano run tap-contactship target-duckdb`,
-# then print what landed. Needs TAP_CONTACTSHIP_API_KEY (environment or .env).
+# (output/warehouse.duckdb, or TARGET_DUCKDB_FILEPATH) with `meltano run`, then
+# print what landed. Needs TAP_CONTACTSHIP_API_KEY (environment or .env).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -15,6 +15,13 @@ fi
 ensure_pipeline
 export TARGET_DUCKDB_FILEPATH="${TARGET_DUCKDB_FILEPATH:-$PWD/output/warehouse.duckdb}"
 mkdir -p "$(dirname "$TARGET_DUCKDB_FILEPATH")"
-say "meltano run tap-contactship target-duckdb"
-"$MELTANO" run tap-contactship target-duckdb
+# One request first: a rejected key or an unreachable API stops here, before
+# the loader creates an empty warehouse.
+say "meltano config test tap-contactship"
+if ! log=$("$MELTANO" config test tap-contactship 2>&1 >/dev/null); then
+  python3 scripts/error_line.py <<<"$log" >&2
+  exit 1
+fi
+say "meltano run contactship-to-duckdb"
+"$MELTANO" run contactship-to-duckdb
 show_warehouse "$TARGET_DUCKDB_FILEPATH"

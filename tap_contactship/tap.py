@@ -53,7 +53,8 @@ class TapContactship(Tap):
             title="API key",
             description=(
                 "Contactship API key, sent as the `x-api-key` header "
-                "(dashboard: Settings > API Keys). Env: `TAP_CONTACTSHIP_API_KEY`."
+                "(dashboard: Settings > API Keys). Env: `TAP_CONTACTSHIP_API_KEY` "
+                "(under Meltano, or with `--config=ENV`)."
             ),
         ),
         th.Property(
@@ -72,8 +73,9 @@ class TapContactship(Tap):
             default=100,
             title="Page size",
             description=(
-                "New rows per request (`limit`; the API's own default is 5). Pages "
-                "after the first ask for one extra row to check nothing shifted."
+                "New rows per request (the API's own default is 5). Every request "
+                "asks for one row more (`limit` = page_size + 1): the row shared "
+                "with the page before, which proves nothing shifted."
             ),
         ),
         th.Property(

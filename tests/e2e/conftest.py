@@ -1,0 +1,197 @@
+"""Shared by the end-to-end tests: Meltano, a real PostgreSQL, DuckDB reads."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fake_contactship import DEFAULT_KEY, FakeContactship
+
+ROOT = Path(__file__).resolve().parents[2]
+DUCKDB_PYTHON = ROOT / ".meltano/loaders/target-duckdb/venv/bin/python"
+PLUGINS = [
+    "tap-contactship",
+    "target-duckdb",
+    "target-postgres",
+    "target-snowflake",
+    "target-bigquery",
+]
+
+
+def unavailable(reason: str) -> None:
+    """Skip on a developer's machine; in CI a missing tool is a failure."""
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def find_meltano() -> str | None:
+    candidates = [
+        os.environ.get("MELTANO_BIN"),
+        str(ROOT / ".venv-meltano/bin/meltano"),
+    ]
+    for candidate in candidates:
+        if candidate and Path(candidate).exists():
+            return candidate
+    return shutil.which("meltano")
+
+
+class Meltano:
+    def __init__(self, executable: str, workdir: Path) -> None:
+        self.executable = executable
+        self.workdir = workdir
+        self.env = {
+            **os.environ,
+            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
+            "MELTANO_DATABASE_URI": f"sqlite:///{workdir}/meltano.db",
+            "TARGET_DUCKDB_FILEPATH": str(workdir / "warehouse.duckdb"),
+            "TAP_CONTACTSHIP_API_KEY": DEFAULT_KEY,
+        }
+
+    def __call__(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [self.executable, *args],
+            cwd=ROOT,
+            env={**self.env, **env},
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+
+    def run(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        result = self("run", *args, **env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result
+
+
+@pytest.fixture(scope="session")
+def installed_meltano() -> str:
+    executable = find_meltano()
+    if executable is None:
+        unavailable("meltano is not installed (bash .ci/run installs it)")
+    assert executable is not None
+    with tempfile.TemporaryDirectory() as folder:
+        result = Meltano(executable, Path(folder))("install", *PLUGINS)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return executable
+
+
+@pytest.fixture
+def meltano(installed_meltano, tmp_path) -> Meltano:
+    return Meltano(installed_meltano, tmp_path)
+
+
+@pytest.fixture
+def api() -> Iterator[FakeContactship]:
+    with FakeContactship(phone_numbers=250) as fake:
+        fake.seed(calls=330, agents=3, contacts=120)
+        yield fake
+
+
+def duckdb_rows(path: Path, query: str) -> list[list[Any]]:
+    script = (
+        "import duckdb, json, sys\n"
+        "con = duckdb.connect(sys.argv[1], read_only=True)\n"
+        "print(json.dumps(con.sql(sys.argv[2]).fetchall(), default=str))\n"
+    )
+    out = subprocess.run(
+        [str(DUCKDB_PYTHON), "-c", script, str(path), query],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows: list[list[Any]] = json.loads(out.stdout)
+    return rows
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[dict[str, str]]:
+    bindir = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), None)
+    if bindir is None or not (bindir / "initdb").exists():
+        unavailable("PostgreSQL is not installed (bash .ci/run installs it)")
+    assert bindir is not None
+    data = Path(tempfile.mkdtemp(prefix="tap-contactship-pg-"))
+    port = free_port()
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        shutil.chown(data, "postgres")
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+
+    def pg(*args: str) -> None:
+        subprocess.run(
+            [*as_postgres, *args], check=True, capture_output=True, timeout=120
+        )
+
+    pg(
+        str(bindir / "initdb"),
+        "-D",
+        str(data / "db"),
+        "-U",
+        "postgres",
+        "--auth=trust",
+        "-E",
+        "UTF8",
+    )
+    pg(
+        str(bindir / "pg_ctl"),
+        "-D",
+        str(data / "db"),
+        "-l",
+        str(data / "log"),
+        "-o",
+        f"-c listen_addresses=127.0.0.1 -c port={port} -k {data}",
+        "-w",
+        "start",
+    )
+    try:
+        yield {
+            "host": "127.0.0.1",
+            "port": str(port),
+            "user": "postgres",
+            "database": "postgres",
+        }
+    finally:
+        pg(str(bindir / "pg_ctl"), "-D", str(data / "db"), "-m", "fast", "stop")
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def psql(server: dict[str, str], query: str) -> list[list[str]]:
+    out = subprocess.run(
+        [
+            "psql",
+            "-h",
+            server["host"],
+            "-p",
+            server["port"],
+            "-U",
+            server["user"],
+            "-d",
+            server["database"],
+            "-At",
+            "-F",
+            "\t",
+            "-c",
+            query,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [line.split("\t") for line in out.stdout.splitlines()]

@@ -1,0 +1,135 @@
+"""Every command the README shows, exactly as written, in a fresh clone.
+
+The commands run one after another in one shell, as a reader would type them,
+in a copy of the files git tracks (what a clone holds: no `.venv`, no
+`.meltano`, no `output/` contents). Only the environment is provided: the key
+and URL of the project's fake API, the PostgreSQL the suite starts, and the
+Meltano CI installed on PATH. A command is never rewritten.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import ROOT, duckdb_rows, psql
+from tests.fake_contactship import DEFAULT_KEY, FakeContactship
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+
+#: Run by CI itself: running it here would run this very test again.
+NOT_RUN_HERE = {"bash .ci/run"}
+MARK = "::readme-command::"
+
+
+def readme_commands(text: str) -> list[str]:
+    """The commands of every ```bash block, continuation lines joined."""
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", text, flags=re.DOTALL):
+        pending = ""
+        for line in block.splitlines():
+            if line.rstrip().endswith("\\"):
+                pending += line.rstrip()[:-1] + " "
+                continue
+            command = (pending + line).strip()
+            pending = ""
+            if command and not command.startswith("#"):
+                commands.append(command)
+    return commands
+
+
+def test_the_readme_is_parsed_into_commands():
+    commands = readme_commands((ROOT / "README.md").read_text())
+
+    assert commands[:2] == ["bash scripts/sync.sh", "bash .ci/run"]
+    assert "meltano run tap-contactship target-duckdb" in commands
+    assert len(commands) >= 15
+
+
+@pytest.fixture
+def fresh_clone(tmp_path: Path) -> Path:
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    clone = tmp_path / "tap-contactship"
+    for name in filter(None, files.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (clone / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, clone / name)
+    return clone
+
+
+@pytest.fixture
+def org() -> Iterator[FakeContactship]:
+    with FakeContactship(phone_numbers=120) as fake:
+        fake.seed(calls=200, agents=3, contacts=40)
+        yield fake
+
+
+def test_every_readme_command_runs_as_written_in_a_fresh_clone(
+    installed_meltano, fresh_clone, org, postgres
+):
+    commands = [
+        c
+        for c in readme_commands((fresh_clone / "README.md").read_text())
+        if c not in NOT_RUN_HERE
+    ]
+    script = "set -euo pipefail\n" + "".join(
+        f"echo {json.dumps(MARK + c)} >&2\n{c}\n" for c in commands
+    )
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TAP_CONTACTSHIP_", "TARGET_", "MELTANO_"))
+    }
+    environment.update(
+        PATH=f"{Path(installed_meltano).parent}:{environment['PATH']}",
+        TAP_CONTACTSHIP_API_KEY=DEFAULT_KEY,
+        TAP_CONTACTSHIP_API_URL=org.url,
+        TARGET_POSTGRES_HOST=postgres["host"],
+        TARGET_POSTGRES_PORT=postgres["port"],
+        TARGET_POSTGRES_USER=postgres["user"],
+        TARGET_POSTGRES_DATABASE=postgres["database"],
+        TARGET_POSTGRES_PASSWORD="trust-auth-ignores-it",  # noqa: S106
+        TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA="readme",
+        MELTANO_SEND_ANONYMOUS_USAGE_STATS="false",
+        MELTANO_CLI_DISABLE_VERSION_CHECK="true",
+    )
+
+    result = subprocess.run(
+        ["bash", "-c", script],
+        cwd=fresh_clone,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+        check=False,
+    )
+
+    ran = [line[len(MARK) :] for line in result.stderr.splitlines() if line.startswith(MARK)]
+    assert result.returncode == 0, (
+        f"README command failed: {ran[-1] if ran else '?'}\n{result.stderr[-3000:]}"
+    )
+    assert ran == commands
+    assert "Traceback" not in result.stderr
+
+    # What the commands said they would do, they did.
+    warehouse = fresh_clone / "output/warehouse.duckdb"
+    assert duckdb_rows(
+        warehouse, "select count(*), count(distinct id) from contactship.calls"
+    ) == [[200, 200]]
+    assert psql(postgres, "select count(*) from readme.phone_numbers") == [["120"]]
+    messages = (fresh_clone / "output/messages.jsonl").read_text().splitlines()
+    assert sum('"type":"RECORD"' in m for m in messages) == 120 + 200 + 3 + 40
+    assert (fresh_clone / ".env").read_text().count("TAP_CONTACTSHIP_API_KEY") == 1
