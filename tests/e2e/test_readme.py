@@ -9,9 +9,9 @@ Meltano CI installed on PATH. A command is never rewritten.
 
 from __future__ import annotations
 
-import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -86,7 +86,7 @@ def test_every_readme_command_runs_as_written_in_a_fresh_clone(
         if c not in NOT_RUN_HERE
     ]
     script = "set -euo pipefail\n" + "".join(
-        f"echo {json.dumps(MARK + c)} >&2\n{c}\n" for c in commands
+        f"echo {shlex.quote(MARK + c)} >&2\n{c}\n" for c in commands
     )
     environment = {
         key: value
@@ -117,7 +117,11 @@ def test_every_readme_command_runs_as_written_in_a_fresh_clone(
         check=False,
     )
 
-    ran = [line[len(MARK) :] for line in result.stderr.splitlines() if line.startswith(MARK)]
+    ran = [
+        line[len(MARK) :]
+        for line in result.stderr.splitlines()
+        if line.startswith(MARK)
+    ]
     assert result.returncode == 0, (
         f"README command failed: {ran[-1] if ran else '?'}\n{result.stderr[-3000:]}"
     )
