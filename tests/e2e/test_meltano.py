@@ -207,3 +207,23 @@ def test_demo_needs_no_key(installed_meltano):
     assert result.returncode == 0, result.stderr[-3000:]
     assert re.search(r"contactship\.phone_numbers +300 rows", result.stdout)
     assert re.search(r"contactship\.agents +3 rows", result.stdout)
+
+
+def test_under_meltano_the_true_reason_is_the_first_error(meltano, api):
+    result = meltano(
+        "run",
+        "tap-contactship",
+        "target-duckdb",
+        TAP_CONTACTSHIP_API_URL=api.url,
+        TAP_CONTACTSHIP_API_KEY="wrong-key-1234",
+    )
+
+    assert result.returncode == 1
+    output = result.stdout + result.stderr
+    errors = [line for line in output.splitlines() if "[error" in line]
+    assert (
+        "tap-contactship: error: the Contactship API rejected the API key" in errors[0]
+    )
+    assert "Extractor failed" in errors[1]
+    assert "unhandled error" not in output
+    assert "Traceback" not in output
