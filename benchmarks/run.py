@@ -159,15 +159,15 @@ class FakeServer:
 def measure(argv: list[str], server: FakeServer, out: Path) -> Sample:
     """Run one command with stdout to a file; wall time and its own peak RSS."""
     before = server.requests()
-    with out.open("w") as stdout:
+    errors = out.with_suffix(".err")
+    with out.open("w") as stdout, errors.open("w") as stderr:
         start = time.perf_counter()
-        process = subprocess.Popen(
-            argv, stdout=stdout, stderr=subprocess.DEVNULL, env=ENV
-        )
+        process = subprocess.Popen(argv, stdout=stdout, stderr=stderr, env=ENV)
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{argv[0]} failed")
+        tail = "\n".join(errors.read_text().splitlines()[-5:])
+        raise RuntimeError(f"{' '.join(argv[:3])} failed:\n{tail}")
     with out.open("rb") as lines:
         records = sum(1 for line in lines if line.startswith(b'{"type":"RECORD"'))
     return Sample(seconds, usage.ru_maxrss / 1024, records, server.requests() - before)

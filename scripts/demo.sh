@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The same pipeline with no API key: a local fake Contactship API serves a few
 # hundred demo rows, Meltano loads them into output/demo/warehouse.duckdb (with
-# its own state, apart from your real one), the rows are printed, the fake stops.
+# its own state, apart from your real one), dbt builds the analytics tables, the
+# rows and a report are printed, the fake stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -17,10 +18,10 @@ trap 'kill "$fake_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 50); do [ -s output/demo/api-url ] && break; sleep 0.1; done
 [ -s output/demo/api-url ] || { echo "error: the demo API did not start" >&2; exit 1; }
 
-say "meltano run tap-contactship target-duckdb (against the demo API at $(cat output/demo/api-url))"
+say "meltano run tap-contactship target-duckdb dbt-duckdb:build (against the demo API at $(cat output/demo/api-url))"
 TAP_CONTACTSHIP_API_KEY=demo-key-0000 \
 TAP_CONTACTSHIP_API_URL="$(cat output/demo/api-url)" \
 MELTANO_DATABASE_URI="sqlite:///$PWD/output/demo/meltano.db" \
 TARGET_DUCKDB_FILEPATH="$PWD/output/demo/warehouse.duckdb" \
-  "$MELTANO" run tap-contactship target-duckdb
-show_warehouse output/demo/warehouse.duckdb --sample 3
+  "$MELTANO" run tap-contactship target-duckdb dbt-duckdb:build
+show_warehouse output/demo/warehouse.duckdb --sample 3 --report

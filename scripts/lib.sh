@@ -1,5 +1,5 @@
 # Shared by scripts/sync.sh and scripts/demo.sh: find Meltano (or install it
-# once, inside the project folder) and the two plugins the pipeline needs.
+# once, inside the project folder) and the plugins the pipeline needs.
 MELTANO_VERSION=4.4.1
 export MELTANO_SEND_ANONYMOUS_USAGE_STATS=false
 export MELTANO_CLI_DISABLE_VERSION_CHECK=true
@@ -19,10 +19,11 @@ ensure_pipeline() {
     fi
   fi
   if [ ! -x .meltano/extractors/tap-contactship/venv/bin/tap-contactship ] \
-    || [ ! -x .meltano/loaders/target-duckdb/venv/bin/target-duckdb ]; then
-    say "installing tap-contactship and target-duckdb (once)"
-    "$MELTANO" install tap-contactship target-duckdb >/dev/null 2>&1 \
-      || "$MELTANO" install tap-contactship target-duckdb
+    || [ ! -x .meltano/loaders/target-duckdb/venv/bin/target-duckdb ] \
+    || [ ! -x .meltano/transformers/dbt-duckdb/venv/bin/dbt ]; then
+    say "installing tap-contactship, target-duckdb and dbt-duckdb (once)"
+    "$MELTANO" install tap-contactship target-duckdb dbt-duckdb >/dev/null 2>&1 \
+      || "$MELTANO" install tap-contactship target-duckdb dbt-duckdb
   fi
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job: load your Contactship data into the embedded DuckDB warehouse
-# (output/warehouse.duckdb, or TARGET_DUCKDB_FILEPATH) with `meltano run`, then
-# print what landed. Needs TAP_CONTACTSHIP_API_KEY (environment or .env).
+# The main job: extract, load, transform. Loads your Contactship data into the
+# embedded DuckDB warehouse (output/warehouse.duckdb, or TARGET_DUCKDB_FILEPATH),
+# builds the analytics tables with dbt, and prints what landed and a report.
+# Needs TAP_CONTACTSHIP_API_KEY (environment or .env).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -24,4 +25,4 @@ if ! log=$("$MELTANO" config test tap-contactship 2>&1 >/dev/null); then
 fi
 say "meltano run contactship-to-duckdb"
 "$MELTANO" run contactship-to-duckdb
-show_warehouse "$TARGET_DUCKDB_FILEPATH"
+show_warehouse "$TARGET_DUCKDB_FILEPATH" --report

@@ -50,14 +50,32 @@ def make_phone_number(n: int, *, created: datetime | None = None) -> dict[str, A
     """The n-th phone number of the fake organization."""
     return {
         "id": f"pn-{_uuid('pn', n)}",
-        "phone_number": f"+1202555{n:04d}"[-12:],
+        "phone_number": phone_number(n),
         "type": "inbound" if n % 3 == 0 else "outbound",
         "organization_id": "org-f1e2d3c4-b5a6-7890-1234-567890abcdef",
         "created_at": iso(created or EPOCH + timedelta(minutes=n)),
     }
 
 
-AGENT_IDS = [f"agent-{_uuid('agent', n)}" for n in range(3)]
+def agent_id(n: int) -> str:
+    """The n-th agent's id; calls are made by the first three agents."""
+    return f"agent-{_uuid('agent', n)}"
+
+
+def contact_id(n: int) -> str:
+    """The n-th contact's id; UUID-like but not hex, as in the docs."""
+    return f"c1a2b3c4-d5e6-f7g8-h9i0-{n:012d}"
+
+
+def phone_number(n: int) -> str:
+    """The n-th phone number of the organization (E.164)."""
+    return f"+1202555{n:04d}"[-12:]
+
+
+#: Calls are made by these agents, to the first 50 contacts, from these numbers.
+AGENT_IDS = [agent_id(n) for n in range(3)]
+CALLED_CONTACTS = 50
+CALLING_NUMBERS = 4
 
 
 def make_call(n: int, *, created: datetime | None = None) -> dict[str, Any]:
@@ -69,7 +87,7 @@ def make_call(n: int, *, created: datetime | None = None) -> dict[str, Any]:
     return {
         "id": _uuid("call", n),
         "direction": "outbound" if n % 4 else "inbound",
-        "from": "+12025550100",
+        "from": phone_number(n % CALLING_NUMBERS),
         "call_record": f"https://records.example/{n}.mp3" if finished else None,
         "call_status": status,
         "call_result": "answered" if status == "completed" else "no_answer",
@@ -87,11 +105,11 @@ def make_call(n: int, *, created: datetime | None = None) -> dict[str, Any]:
         "agent_id": AGENT_IDS[n % len(AGENT_IDS)],
         "campaign_id": None,
         "contact": {
-            "id": f"c-{_uuid('contact', n % 50)}",
-            "full_name": f"Contact {n % 50}",
-            "phone_number": f"+5730144{n % 50:05d}",
-            "email": f"contact{n % 50}@example.com",
-            "country": "CO",
+            "id": contact_id(n % CALLED_CONTACTS),
+            "full_name": f"Persona {n % CALLED_CONTACTS}",
+            "phone_number": f"+52155{n % CALLED_CONTACTS:08d}",
+            "email": f"p{n % CALLED_CONTACTS}@example.mx",
+            "country": "México",
             "crm_owner": "extra field kept",
         },
     }
@@ -100,7 +118,7 @@ def make_call(n: int, *, created: datetime | None = None) -> dict[str, Any]:
 def make_agent(n: int) -> dict[str, Any]:
     """The n-th agent, with the long prompt and nested lists the docs show."""
     return {
-        "id": f"{_uuid('agent-list', n)}",
+        "id": agent_id(n),
         "name": f"agent-{n}",
         "person_name": ["Sarah", "Diego", "Ana"][n % 3],
         "language": "en-US" if n % 2 else "multi",
@@ -125,7 +143,7 @@ def make_agent(n: int) -> dict[str, Any]:
 def make_contact(n: int) -> dict[str, Any]:
     """The n-th contact; ids are UUID-like but not hex, as in the docs."""
     return {
-        "id": f"c1a2b3c4-d5e6-f7g8-h9i0-{n:012d}",
+        "id": contact_id(n),
         "created_at": iso(EPOCH + timedelta(hours=n)),
         "phone_number": f"+52155{n:08d}",
         "full_name": f"Persona {n}",

@@ -24,6 +24,10 @@ PLUGINS = [
     "target-postgres",
     "target-snowflake",
     "target-bigquery",
+    "dbt-duckdb",
+    "dbt-postgres",
+    "dbt-snowflake",
+    "dbt-bigquery",
 ]
 
 

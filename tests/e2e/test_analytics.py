@@ -1,0 +1,189 @@
+"""The dbt package, built by the pipeline, checked against the fake API's own rows.
+
+Each mart's numbers are computed here independently from the rows the fake API
+served, then compared with what dbt built in the warehouse, after a first run
+and after a second one in which calls inside the look-back changed status.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Meltano, duckdb_rows, psql
+from tests.fake_contactship import FakeContactship
+
+pytestmark = pytest.mark.e2e
+
+Rows = list[list[Any]]
+
+
+@pytest.fixture
+def org() -> Iterator[FakeContactship]:
+    with FakeContactship(phone_numbers=30) as fake:
+        fake.seed(calls=450, agents=4, contacts=80)
+        yield fake
+
+
+def expected_daily(api: FakeContactship) -> dict[tuple[str, str], tuple[Any, ...]]:
+    names = {agent["id"]: agent["name"] for agent in api.agents}
+    days: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0, 0.0])
+    for call in api.calls:
+        day = days[(call["agent_id"], call["created_at"][:10])]
+        day[0] += 1
+        day[1] += call["call_status"] == "completed"
+        day[2] += call["duration"]
+    return {
+        key: (names.get(key[0]), calls, done, done / calls, total)
+        for key, (calls, done, total) in days.items()
+    }
+
+
+def expected_outreach(api: FakeContactship) -> dict[str, tuple[int, str | None]]:
+    calls_by_contact: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for call in api.calls:
+        calls_by_contact[call["contact"]["id"]].append(call)
+    outreach = {}
+    for contact in api.contacts:
+        calls = sorted(calls_by_contact[contact["id"]], key=lambda c: c["created_at"])
+        outreach[contact["id"]] = (
+            len(calls),
+            calls[-1]["call_status"] if calls else None,
+        )
+    return outreach
+
+
+def expected_usage(api: FakeContactship) -> dict[str, int]:
+    used: dict[str, int] = defaultdict(int)
+    for call in api.calls:
+        used[call["from"]] += 1
+    return {
+        number["phone_number"]: used[number["phone_number"]]
+        for number in api.phone_numbers
+    }
+
+
+def check_marts(api: FakeContactship, query: Callable[[str], Rows]) -> None:
+    daily = {
+        (row[0], str(row[2])[:10]): (
+            row[1],
+            int(row[3]),
+            int(row[4]),
+            float(row[5]),
+            float(row[6]),
+        )
+        for row in query(
+            "select agent_id, agent_name, call_day, calls, completed_calls, "
+            "completion_rate, total_duration_seconds "
+            "from analytics.agent_daily_performance"
+        )
+    }
+    expected = expected_daily(api)
+    assert daily.keys() == expected.keys()
+    for key, (name, calls, done, rate, total) in expected.items():
+        got = daily[key]
+        assert got[:3] == (name, calls, done), key
+        assert got[3] == pytest.approx(rate)
+        assert got[4] == pytest.approx(total)
+
+    outreach = {
+        row[0]: (int(row[1]), row[2])
+        for row in query(
+            "select contact_id, attempts, last_call_status from analytics.contact_outreach"
+        )
+    }
+    assert outreach == expected_outreach(api)
+    never = [
+        row[0]
+        for row in query(
+            "select contact_id from analytics.contact_outreach where never_called = 1"
+        )
+    ]
+    assert sorted(never) == sorted(
+        c for c, (n, _) in expected_outreach(api).items() if n == 0
+    )
+    assert never, "the fake's data must include contacts never called"
+
+    usage = {
+        row[0]: int(row[1])
+        for row in query("select phone_number, calls from analytics.phone_number_usage")
+    }
+    assert usage == expected_usage(api)
+
+    facts = query(
+        "select count(*), count(distinct call_id), sum(is_completed) from analytics.fct_calls"
+    )
+    assert [int(value) for value in facts[0]] == [
+        len(api.calls),
+        len(api.calls),
+        sum(c["call_status"] == "completed" for c in api.calls),
+    ]
+
+
+def change_recent_statuses(api: FakeContactship) -> None:
+    """Calls inside the look-back complete after the first run."""
+    for call in api.calls[-40:]:
+        if call["call_status"] != "completed":
+            call["call_status"] = "completed"
+            call["call_result"] = "answered"
+
+
+def test_duckdb_marts_match_the_api_after_two_runs(meltano: Meltano, org):
+    warehouse = meltano.workdir / "warehouse.duckdb"
+
+    def query(sql: str) -> Rows:
+        return duckdb_rows(warehouse, sql)
+
+    meltano.run(
+        "tap-contactship",
+        "target-duckdb",
+        "dbt-duckdb:build",
+        TAP_CONTACTSHIP_API_URL=org.url,
+    )
+    check_marts(org, query)
+
+    change_recent_statuses(org)
+    meltano.run(
+        "tap-contactship",
+        "target-duckdb",
+        "dbt-duckdb:build",
+        TAP_CONTACTSHIP_API_URL=org.url,
+    )
+    check_marts(org, query)
+
+
+@pytest.mark.postgres
+def test_postgres_marts_match_the_api_after_two_runs(meltano: Meltano, org, postgres):
+    env = {
+        "TAP_CONTACTSHIP_API_URL": org.url,
+        "TARGET_POSTGRES_HOST": postgres["host"],
+        "TARGET_POSTGRES_PORT": postgres["port"],
+        "TARGET_POSTGRES_USER": postgres["user"],
+        "TARGET_POSTGRES_PASSWORD": "unused",
+        "TARGET_POSTGRES_DATABASE": postgres["database"],
+        "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": "contactship",
+    }
+
+    def query(sql: str) -> Rows:
+        # psql -At prints NULL as an empty string.
+        return [
+            [value if value != "" else None for value in row]
+            for row in psql(postgres, sql)
+        ]
+
+    meltano.run("tap-contactship", "target-postgres", "dbt-postgres:build", **env)
+    check_marts(org, query)
+
+    change_recent_statuses(org)
+    meltano.run("tap-contactship", "target-postgres", "dbt-postgres:build", **env)
+    check_marts(org, query)
+
+
+@pytest.mark.parametrize("warehouse", ["snowflake", "bigquery"])
+def test_the_package_parses_for_the_cloud_warehouses(meltano: Meltano, warehouse):
+    result = meltano("invoke", f"dbt-{warehouse}:parse")
+
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]

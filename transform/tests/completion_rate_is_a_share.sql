@@ -1,0 +1,6 @@
+-- A completion rate is completed_calls / calls, between 0 and 1.
+select *
+from {{ ref('agent_daily_performance') }}
+where completion_rate < 0
+    or completion_rate > 1
+    or completed_calls > calls
