@@ -45,6 +45,14 @@ def readme_commands(text: str) -> list[str]:
     return commands
 
 
+def readme_queries(text: str) -> list[str]:
+    """The statements of every ```sql block."""
+    statements = []
+    for block in re.findall(r"```sql\n(.*?)```", text, flags=re.DOTALL):
+        statements += [s.strip() for s in block.split(";") if s.strip()]
+    return statements
+
+
 def test_the_readme_is_parsed_into_commands():
     commands = readme_commands((ROOT / "README.md").read_text())
 
@@ -137,3 +145,10 @@ def test_every_readme_command_runs_as_written_in_a_fresh_clone(
     messages = (fresh_clone / "output/messages.jsonl").read_text().splitlines()
     assert sum('"type":"RECORD"' in m for m in messages) == 120 + 200 + 3 + 40
     assert (fresh_clone / ".env").read_text().count("TAP_CONTACTSHIP_API_KEY") == 1
+
+    # And every example query runs on the analytics tables the commands built.
+    queries = readme_queries((fresh_clone / "README.md").read_text())
+    assert len(queries) >= 4
+    for query in queries:
+        duckdb_rows(warehouse, query)
+    assert duckdb_rows(warehouse, "select count(*) from analytics.fct_calls") == [[200]]
