@@ -15,7 +15,7 @@ ensure_pipeline() {
     else
       say "installing Meltano $MELTANO_VERSION into .venv-meltano (once)"
       python3 -m venv .venv-meltano
-      .venv-meltano/bin/python -m pip install -qq "meltano==$MELTANO_VERSION"
+      .venv-meltano/bin/python -m pip install -qq "meltano[postgres]==$MELTANO_VERSION"
     fi
   fi
   if [ ! -x .meltano/extractors/tap-contactship/venv/bin/tap-contactship ] \

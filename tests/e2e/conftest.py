@@ -50,9 +50,12 @@ def find_meltano() -> str | None:
 
 
 class Meltano:
-    def __init__(self, executable: str, workdir: Path) -> None:
+    """Meltano run in `project` (this repository unless a copy is given)."""
+
+    def __init__(self, executable: str, workdir: Path, project: Path = ROOT) -> None:
         self.executable = executable
         self.workdir = workdir
+        self.project = project
         self.env = {
             **os.environ,
             "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -65,7 +68,7 @@ class Meltano:
     def __call__(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [self.executable, *args],
-            cwd=ROOT,
+            cwd=self.project,
             env={**self.env, **env},
             capture_output=True,
             text=True,

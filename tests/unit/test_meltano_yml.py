@@ -43,7 +43,9 @@ def test_every_tap_setting_is_declared_with_the_same_default():
 KINDS = {
     "string": {"string", "options", "date_iso8601", "password"},
     "integer": {"integer"},
-    "number": {"decimal"},
+    # Not decimal: Meltano 4.4.1 cannot serialize a Decimal taken from the
+    # environment (tests/e2e/test_production.py sets one).
+    "number": {"integer"},
     "boolean": {"boolean"},
     "object": {"object"},
     "array": {"array"},
@@ -72,7 +74,12 @@ def test_capabilities_match_about():
 
 
 def test_no_plugin_needs_meltano_hub():
-    plugins = [p for kind in project()["plugins"].values() for p in kind]
+    plugins = [
+        p
+        for kind in project()["plugins"].values()
+        for p in kind
+        if "inherit_from" not in p
+    ]
     for plugin in plugins:
         assert {"namespace", "pip_url", "executable", "settings"} <= set(plugin), (
             plugin["name"]
