@@ -7,7 +7,6 @@ import sys
 import threading
 import typing as t
 from functools import cached_property
-from urllib.parse import urlparse
 
 from singer_sdk import RESTStream, metrics
 from singer_sdk.authenticators import APIKeyAuthenticator
@@ -219,7 +218,13 @@ class ContactshipStream(RESTStream[PageToken]):
         try:
             return send(request, context, stopped)
         except (RetriableAPIError, *NETWORK_ERRORS) as exc:
-            raise APIError(self._gave_up(exc, request)) from None
+            message = responses.gave_up_message(
+                exc,
+                attempts=self.backoff_max_tries(),
+                api_url=str(self.config["api_url"]),
+                request_line=responses.request_line(request),
+            )
+            raise APIError(message) from None
 
     def _send(
         self,
@@ -253,26 +258,14 @@ class ContactshipStream(RESTStream[PageToken]):
         try:
             rows = self.parse_response(response)
         except MalformedBodyError as exc:
-            message = responses.malformed_message(_request_line(request), str(exc))
+            message = responses.malformed_message(
+                responses.request_line(request), str(exc)
+            )
             raise MalformedResponseError(message, response) from None
         page = rows if isinstance(rows, Page) else Page(rows, None)
         self.update_sync_costs(request, response, context)
         self.throttle.succeeded()
         return page
-
-    def _gave_up(self, exc: BaseException, request: requests.PreparedRequest) -> str:
-        attempts = self.backoff_max_tries()
-        if isinstance(exc, MalformedResponseError):
-            return f"{exc} (after {_attempts(attempts)})"
-        if isinstance(exc, RetriableAPIError):
-            return f"giving up after {_attempts(attempts)}: {exc}"
-        cause, retried = network_cause(exc)
-        tried = f" after {_attempts(attempts)}" if retried else ""
-        return (
-            f"could not get a response from {self.config['api_url']} "
-            f"({_request_line(request)}){tried}: {type(exc).__name__}: {cause}; "
-            "check `api_url`, the network and `request_timeout`"
-        )
 
     def offset_ignored(self, paginator: OverlapOffsetPaginator) -> bool:  # noqa: ARG002
         """React to an endpoint ignoring ``offset``; the rows so far stand.
@@ -309,7 +302,7 @@ class ContactshipStream(RESTStream[PageToken]):
         verdict = responses.verdict(status, is_redirect=response.is_redirect)
         if verdict is Verdict.OK:
             return
-        line = _request_line(response.request)
+        line = responses.request_line(response.request)
         if verdict is Verdict.RETRY:
             raise RetriableAPIError(self.response_error_message(response), response)
         if verdict is Verdict.REDIRECTED:
@@ -322,7 +315,7 @@ class ContactshipStream(RESTStream[PageToken]):
     @override
     def response_error_message(self, response: requests.Response) -> str:
         return responses.failure_message(
-            _request_line(response.request),
+            responses.request_line(response.request),
             response.status_code,
             response.reason,
             response.text,
@@ -466,15 +459,3 @@ class ContactshipStream(RESTStream[PageToken]):
         if message.startswith("An unhandled error occurred while syncing"):
             level = logging.DEBUG
         super().log(message, *args, level=level, **kwargs)
-
-
-def _request_line(request: requests.PreparedRequest | None) -> str:
-    if request is None or request.url is None:
-        return "GET ?"
-    parsed = urlparse(request.url)
-    path = f"{parsed.path}?{parsed.query}" if parsed.query else parsed.path
-    return f"{request.method or 'GET'} {path}"
-
-
-def _attempts(count: int) -> str:
-    return "1 attempt" if count == 1 else f"{count} attempts"

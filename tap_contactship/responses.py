@@ -9,8 +9,16 @@ from __future__ import annotations
 import enum
 import typing as t
 from http import HTTPStatus
+from urllib.parse import urlparse
 
 import orjson
+from singer_sdk.exceptions import RetriableAPIError
+
+from tap_contactship.errors import MalformedResponseError
+from tap_contactship.retry import network_cause
+
+if t.TYPE_CHECKING:
+    import requests
 
 #: How much of an error body to quote in a message.
 ERROR_BODY_CHARS = 300
@@ -149,3 +157,30 @@ def redirect_message(request_line: str, status: int, location: str) -> str:
 def malformed_message(request_line: str, why: str) -> str:
     """One line for a 200 whose body cannot be used."""
     return f"{request_line} answered 200 but {why}"
+
+
+def request_line(request: requests.PreparedRequest | None) -> str:
+    """`GET /v1/calls?limit=101&offset=0`: what a message says was asked."""
+    if request is None or request.url is None:
+        return "GET ?"
+    parsed = urlparse(request.url)
+    path = f"{parsed.path}?{parsed.query}" if parsed.query else parsed.path
+    return f"{request.method or 'GET'} {path}"
+
+
+def gave_up_message(
+    error: BaseException, *, attempts: int, api_url: str, request_line: str
+) -> str:
+    """One line for a request that failed for good, naming the cause."""
+    tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+    if isinstance(error, MalformedResponseError):
+        return f"{error} (after {tries})"
+    if isinstance(error, RetriableAPIError):
+        return f"giving up after {tries}: {error}"
+    cause, retried = network_cause(error)
+    after = f" after {tries}" if retried else ""
+    return (
+        f"could not get a response from {api_url} ({request_line}){after}: "
+        f"{type(error).__name__}: {cause}; check `api_url`, the network and "
+        "`request_timeout`"
+    )

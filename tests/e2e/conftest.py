@@ -202,3 +202,18 @@ def psql(server: dict[str, str], query: str) -> list[list[str]]:
         check=True,
     )
     return [line.split("\t") for line in out.stdout.splitlines()]
+
+
+def copy_of_the_project(destination: Path) -> Path:
+    """What a fresh clone holds: the files git tracks (or would), nothing built."""
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, files.split("\0")):
+        if (ROOT / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, destination / name)
+    return destination

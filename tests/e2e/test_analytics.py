@@ -131,28 +131,32 @@ def change_recent_statuses(api: FakeContactship) -> None:
             call["call_result"] = "answered"
 
 
+def build_twice_and_check(
+    meltano: Meltano,
+    org: FakeContactship,
+    query: Callable[[str], Rows],
+    tasks: list[str],
+    env: dict[str, str],
+) -> None:
+    """Build, check; change calls inside the look-back, build again, check."""
+    meltano.run(*tasks, **env)
+    check_marts(org, query)
+
+    change_recent_statuses(org)
+    meltano.run(*tasks, **env)
+    check_marts(org, query)
+
+
 def test_duckdb_marts_match_the_api_after_two_runs(meltano: Meltano, org):
     warehouse = meltano.workdir / "warehouse.duckdb"
 
     def query(sql: str) -> Rows:
         return duckdb_rows(warehouse, sql)
 
-    meltano.run(
-        "tap-contactship",
-        "target-duckdb",
-        "dbt-duckdb:build",
-        TAP_CONTACTSHIP_API_URL=org.url,
+    tasks = ["tap-contactship", "target-duckdb", "dbt-duckdb:build"]
+    build_twice_and_check(
+        meltano, org, query, tasks, {"TAP_CONTACTSHIP_API_URL": org.url}
     )
-    check_marts(org, query)
-
-    change_recent_statuses(org)
-    meltano.run(
-        "tap-contactship",
-        "target-duckdb",
-        "dbt-duckdb:build",
-        TAP_CONTACTSHIP_API_URL=org.url,
-    )
-    check_marts(org, query)
 
 
 @pytest.mark.postgres
@@ -174,12 +178,8 @@ def test_postgres_marts_match_the_api_after_two_runs(meltano: Meltano, org, post
             for row in psql(postgres, sql)
         ]
 
-    meltano.run("tap-contactship", "target-postgres", "dbt-postgres:build", **env)
-    check_marts(org, query)
-
-    change_recent_statuses(org)
-    meltano.run("tap-contactship", "target-postgres", "dbt-postgres:build", **env)
-    check_marts(org, query)
+    tasks = ["tap-contactship", "target-postgres", "dbt-postgres:build"]
+    build_twice_and_check(meltano, org, query, tasks, env)
 
 
 @pytest.mark.parametrize("warehouse", ["snowflake", "bigquery"])

@@ -3,14 +3,11 @@ organizations into one warehouse, and state shared by workers on any machine."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ROOT, Meltano, duckdb_rows, psql
+from tests.e2e.conftest import Meltano, copy_of_the_project, duckdb_rows, psql
 from tests.fake_contactship import FakeContactship, Response
 
 pytestmark = pytest.mark.e2e
@@ -117,20 +114,6 @@ def test_several_organizations_load_side_by_side(meltano: Meltano, two_orgs):
     assert "dev:tap-contactship--globex-to-target-duckdb" in states
 
 
-def clone_of_the_project(folder: Path) -> Path:
-    files = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, files.split("\0")):
-        if (ROOT / name).is_file():
-            (folder / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, folder / name)
-    return folder
-
-
 @pytest.mark.postgres
 def test_two_workers_share_state_through_a_postgres_system_database(
     installed_meltano: str, api: FakeContactship, postgres, tmp_path
@@ -142,7 +125,7 @@ def test_two_workers_share_state_through_a_postgres_system_database(
         f"{postgres['port']}/meltano_system"
     )
     workers = [
-        clone_of_the_project(tmp_path / name) for name in ("worker-a", "worker-b")
+        copy_of_the_project(tmp_path / name) for name in ("worker-a", "worker-b")
     ]
     asked = []
     for worker in workers:

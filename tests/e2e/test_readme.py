@@ -12,14 +12,13 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ROOT, duckdb_rows, psql
+from tests.e2e.conftest import ROOT, copy_of_the_project, duckdb_rows, psql
 from tests.fake_contactship import DEFAULT_KEY, FakeContactship
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -63,19 +62,7 @@ def test_the_readme_is_parsed_into_commands():
 
 @pytest.fixture
 def fresh_clone(tmp_path: Path) -> Path:
-    files = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    clone = tmp_path / "tap-contactship"
-    for name in filter(None, files.split("\0")):
-        source = ROOT / name
-        if source.is_file():
-            (clone / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, clone / name)
-    return clone
+    return copy_of_the_project(tmp_path / "tap-contactship")
 
 
 @pytest.fixture

@@ -11,9 +11,8 @@ import typing as t
 import pytest
 import requests
 
-from tap_contactship.client import _request_line
 from tap_contactship.errors import APIError, FetchAbandonedError
-from tap_contactship.responses import Page
+from tap_contactship.responses import Page, request_line
 from tap_contactship.streams import PhoneNumbersStream
 from tap_contactship.tap import TapContactship
 from tests.conftest import FakeClock
@@ -192,9 +191,9 @@ def test_without_a_token_there_are_no_paging_parameters():
 
 
 def test_a_request_line_names_method_path_and_query():
-    assert _request_line(None) == "GET ?"
+    assert request_line(None) == "GET ?"
     prepared = requests.Request("GET", URL, params={"limit": 5}).prepare()
-    assert _request_line(prepared) == "GET /v1/phone-numbers?limit=5"
+    assert request_line(prepared) == "GET /v1/phone-numbers?limit=5"
 
 
 def test_a_page_nobody_wants_any_more_is_not_requested(requests_mock):

@@ -117,3 +117,38 @@ def test_redirect_and_malformed_messages():
         responses.malformed_message("GET /v1/calls", "the body is empty")
         == "GET /v1/calls answered 200 but the body is empty"
     )
+
+
+def test_giving_up_names_the_attempts_and_the_cause():
+    import socket
+
+    import requests
+    from singer_sdk.exceptions import RetriableAPIError
+
+    from tap_contactship.errors import MalformedResponseError
+
+    line = "GET /v1/calls?limit=101&offset=0"
+    assert (
+        responses.gave_up_message(
+            RetriableAPIError("GET /v1/calls failed with 503"),
+            attempts=5,
+            api_url="https://x",
+            request_line=line,
+        )
+        == "giving up after 5 attempts: GET /v1/calls failed with 503"
+    )
+    assert responses.gave_up_message(
+        MalformedResponseError("GET /v1/calls answered 200 but it is HTML"),
+        attempts=1,
+        api_url="https://x",
+        request_line=line,
+    ).endswith("(after 1 attempt)")
+    dns = requests.exceptions.ConnectionError("nope")
+    dns.__cause__ = socket.gaierror(-2, "Name or service not known")
+    assert responses.gave_up_message(
+        dns, attempts=5, api_url="https://typo", request_line=line
+    ) == (
+        "could not get a response from https://typo (GET /v1/calls?limit=101&offset=0): "
+        "ConnectionError: the host name does not resolve (Name or service not known); "
+        "check `api_url`, the network and `request_timeout`"
+    )

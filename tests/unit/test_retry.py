@@ -156,6 +156,19 @@ def expo() -> object:
         yield float(attempt)
 
 
+def retry(send, clock: FakeClock | None = None, **options):
+    """`call_with_retries` with the waits 1, 2, 3 s and nothing else to do."""
+    settings = {
+        "wait_generator": expo,
+        "max_tries": 5,
+        "jitter": lambda value: value,
+        "on_backoff": lambda details: None,
+        "clock": (clock or FakeClock()).clock,
+        **options,
+    }
+    return call_with_retries(send, **settings)
+
+
 def test_retries_until_success_sleeping_each_wait_once():
     fake = FakeClock()
     failures = [RetriableAPIError("500"), requests.exceptions.ReadTimeout()]
@@ -166,13 +179,8 @@ def test_retries_until_success_sleeping_each_wait_once():
             raise failures.pop(0)
         return "page"
 
-    result = call_with_retries(
-        send,
-        wait_generator=expo,  # type: ignore[arg-type]
-        max_tries=5,
-        jitter=lambda value: value * 10,
-        on_backoff=backoffs.append,
-        clock=fake.clock,
+    result = retry(
+        send, fake, jitter=lambda value: value * 10, on_backoff=backoffs.append
     )
 
     assert result == "page"
@@ -190,14 +198,7 @@ def test_gives_up_after_max_tries_with_the_last_failure():
         raise RetriableAPIError(f"500 #{len(calls)}")
 
     with pytest.raises(RetriableAPIError, match="500 #3"):
-        call_with_retries(
-            send,
-            wait_generator=expo,  # type: ignore[arg-type]
-            max_tries=3,
-            jitter=lambda value: value,
-            on_backoff=lambda details: None,
-            clock=fake.clock,
-        )
+        retry(send, fake, max_tries=3)
     assert len(calls) == 3
     assert fake.slept == [1.0, 2.0]
 
@@ -209,14 +210,7 @@ def test_what_is_not_retriable_fails_at_once():
         raise FatalAPIError("401")
 
     with pytest.raises(FatalAPIError):
-        call_with_retries(
-            send,
-            wait_generator=expo,  # type: ignore[arg-type]
-            max_tries=5,
-            jitter=lambda value: value,
-            on_backoff=lambda details: None,
-            clock=fake.clock,
-        )
+        retry(send, fake)
     assert fake.slept == []
 
 
@@ -228,14 +222,7 @@ def test_an_abandoned_fetch_is_never_retried():
         raise FetchAbandonedError
 
     with pytest.raises(FetchAbandonedError):
-        call_with_retries(
-            send,
-            wait_generator=expo,  # type: ignore[arg-type]
-            max_tries=5,
-            jitter=lambda value: value,
-            on_backoff=lambda details: None,
-            clock=FakeClock().clock,
-        )
+        retry(send)
     assert calls == [1]
 
 
@@ -247,15 +234,7 @@ def test_a_stopped_fetch_is_abandoned_instead_of_retried():
         raise RetriableAPIError("500")
 
     with pytest.raises(FetchAbandonedError):
-        call_with_retries(
-            send,
-            wait_generator=expo,  # type: ignore[arg-type]
-            max_tries=5,
-            jitter=lambda value: value,
-            on_backoff=lambda details: None,
-            clock=FakeClock().clock,
-            stop=stop,
-        )
+        retry(send, stop=stop)
 
 
 def test_throttle_is_aimd():
