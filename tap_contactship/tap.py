@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import typing as t
@@ -190,14 +189,16 @@ class TapContactship(Tap):
             problems = env_problems(os.environ, self.config_jsonschema)
             if problems:
                 raise ConfigError("invalid config: " + "; ".join(problems))
-        # A rejection is reported below, in our words.
-        with contextlib.suppress(ConfigValidationError):
+        try:
             super().__init__(
                 *args,
                 validate_config=validate_config,
                 parse_env_config=parse_env_config,
                 **kwargs,
             )
+            rejected = False
+        except ConfigValidationError:
+            rejected = True  # reported below, in our words
         key = str(self.config.get("api_key") or "")
         register_secret(key)
         register_secret(key.strip())
@@ -213,8 +214,9 @@ class TapContactship(Tap):
             problems = config_problems(
                 self.config, self.config_jsonschema, source=source
             )
-            if problems:
-                raise ConfigError("invalid config: " + "; ".join(problems))
+            if problems or rejected:
+                found = problems or ["the settings do not match the tap's schema"]
+                raise ConfigError("invalid config: " + "; ".join(found))
         if key != key.strip():
             self.logger.warning(
                 "`api_key` has leading or trailing spaces; they are ignored"
