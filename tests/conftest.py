@@ -147,10 +147,32 @@ def run_cli(
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, **(env or {})},
+        # Only the settings a test gives: a developer's own TAP_CONTACTSHIP_*
+        # variables (a real key, say), or a `.env` the SDK would read from the
+        # working folder, must not change what a test sees.
+        env={**_clean_environment(), **(env or {})},
+        cwd=tmp_path,
         check=False,
     )
     return Run(completed.returncode, completed.stdout, completed.stderr)
+
+
+def dotenv_in_reach() -> bool:
+    """Whether the SDK will find a `.env` (it searches up from its own files).
+
+    With the venv inside a project that has a `.env` (as after `meltano config
+    set`), `--config=ENV` reads it, and its values win over the environment's:
+    tests that set TAP_CONTACTSHIP_* variables themselves cannot run there.
+    """
+    import singer_sdk
+
+    return any(
+        (folder / ".env").exists() for folder in Path(singer_sdk.__file__).parents
+    )
+
+
+def _clean_environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("TAP_CONTACTSHIP_")}
 
 
 @contextlib.contextmanager

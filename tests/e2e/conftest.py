@@ -56,8 +56,15 @@ class Meltano:
         self.executable = executable
         self.workdir = workdir
         self.project = project
+        # Only what the tests give: a developer's own key, URL or warehouse
+        # settings in the shell must not change what a test sees.
+        inherited = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("TAP_CONTACTSHIP_", "TARGET_", "MELTANO_", "DBT_"))
+        }
         self.env = {
-            **os.environ,
+            **inherited,
             "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
             "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
             "MELTANO_DATABASE_URI": f"sqlite:///{workdir}/meltano.db",

@@ -118,7 +118,8 @@ def test_every_readme_command_runs_as_written_in_a_fresh_clone(
         if line.startswith(MARK)
     ]
     assert result.returncode == 0, (
-        f"README command failed: {ran[-1] if ran else '?'}\n{result.stderr[-3000:]}"
+        f"README command failed: {ran[-1] if ran else '?'}\n"
+        f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     )
     assert ran == commands
     assert "Traceback" not in result.stderr

@@ -24,4 +24,7 @@ TestTapContactship = get_tap_test_class(
         "page_size": 10,
         "include_transcripts": True,
     },
+    # The suite reads TAP_CONTACTSHIP_* variables by default: a developer's own
+    # key or URL in the shell must not point it elsewhere.
+    parse_env_config=False,
 )
