@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import gc
 import json
 import logging
@@ -30,9 +32,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         TapContactship.cli.main(args=args, prog_name="tap-contactship")
     except SyncInterruptedError as exc:
         flush_writers()
+        written = records_written()
         fail(
-            f"{exc} after {records_written():,} records; the last STATE on stdout "
-            "lets the next run resume from there",
+            f"{exc} after {written:,} records; the last STATE on stdout lets the "
+            "next run resume from there"
+            if written
+            else f"{exc} before any record was written",
             exc.exit_code,
         )
     except ContactshipError as exc:
@@ -107,7 +112,30 @@ def cli() -> None:
     # Everything imported so far lives until exit: keep the garbage collector
     # from walking it again and again, and once more at shutdown (~40 ms).
     gc.freeze()
-    main()
+    try:
+        main()
+    except SystemExit as exc:
+        if exc.code not in {0, None}:
+            exit_now(exc.code if isinstance(exc.code, int) else 1)
+        raise
+
+
+def exit_now(code: int) -> t.NoReturn:
+    """Exit with ``code`` once stdout and stderr are written out.
+
+    A stopped or failed sync may still have requests in flight in worker
+    threads; a normal exit would wait for each of them (up to
+    `request_timeout`) after the error line, and a scheduler's SIGTERM would
+    seem ignored.
+    """
+    # The process's exit handlers still run (they write out buffered output);
+    # only the wait for the threads is skipped: that one is registered with
+    # `threading`, not `atexit`.
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -314,3 +314,30 @@ def test_about_markdown_starts_at_the_margin(tmp_path):
         "Singer tap for Contactship, the AI phone-calling platform."
     )
     assert not [line for line in lines if line.startswith("        #")]
+
+
+def test_an_interrupt_during_a_slow_request_exits_at_once(tmp_path):
+    with FakeContactship(phone_numbers=10) as api:
+        api.latency = 20  # every request hangs for 20 s
+        config = tmp_path / "config.json"
+        config.write_text(json.dumps(tap_config(api)))
+        with (tmp_path / "err.txt").open("w") as stderr:
+            process = subprocess.Popen(
+                [str(TAP_EXECUTABLE), "--config", str(config)],
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
+            deadline = time.monotonic() + 30
+            while api.in_flight == 0:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            sent = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+            waited = time.monotonic() - sent
+        run = Run(process.returncode, "", (tmp_path / "err.txt").read_text())
+
+        assert run.exit_code == 143
+        assert error_line(run) == "interrupted by SIGTERM before any record was written"
+        # Not after the 20 s request: requests still in flight are abandoned.
+        assert waited < 10

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from tap_contactship.errors import APIError, FetchAbandonedError
+from tap_contactship.pagination import OverlapOffsetPaginator
 from tap_contactship.responses import Page, request_line
 from tap_contactship.streams import PhoneNumbersStream
 from tap_contactship.tap import TapContactship
@@ -205,3 +206,7 @@ def test_a_page_nobody_wants_any_more_is_not_requested(requests_mock):
     with pytest.raises(FetchAbandonedError):
         stream()._send(prepared, None, stopped)
     assert requests_mock.call_count == 0
+
+
+def test_an_endpoint_ignoring_offset_is_not_complete_unless_a_stream_says_so():
+    assert stream().offset_ignored(OverlapOffsetPaginator(10)) is False

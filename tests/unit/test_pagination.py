@@ -231,3 +231,9 @@ def test_a_step_back_beyond_the_window_is_refused_not_duplicated():
 
     with pytest.raises(PagingError, match="rows moved by more than 100 places"):
         read_with_mass_release()
+
+
+def test_a_row_without_id_inside_a_page_cannot_be_deduplicated():
+    paginator = OverlapOffsetPaginator(10)
+    with pytest.raises(PagingError, match="without `id`"):
+        paginator.accept(paginator.token, Page([{"id": "a"}, {"name": "x"}], 2))

@@ -39,3 +39,11 @@ def test_bookmarks_are_written_in_utc_like_the_api():
     moment = datetime(2026, 1, 15, 12, tzinfo=timezone(timedelta(hours=2)))
 
     assert iso_timestamp(moment) == "2026-01-15T10:00:00Z"
+
+
+def test_values_already_in_utc_with_z_pass_unchanged_others_are_rewritten():
+    from tap_contactship.timestamps import utc_z
+
+    assert utc_z("2026-01-15T10:00:00.123Z") == "2026-01-15T10:00:00.123Z"
+    assert utc_z("2026-01-15T12:00:00+02:00") == "2026-01-15T10:00:00Z"
+    assert utc_z("2026-01-15 10:00:00.25") == "2026-01-15T10:00:00.250000Z"
