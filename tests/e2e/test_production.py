@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.conftest import Meltano, copy_of_the_project, duckdb_rows, psql
+from tap_contactship.tap import TapContactship
+from tests.e2e.conftest import ROOT, Meltano, copy_of_the_project, duckdb_rows, psql
 from tests.fake_contactship import FakeContactship, Response
 
 pytestmark = pytest.mark.e2e
@@ -145,3 +146,66 @@ def test_two_workers_share_state_through_a_postgres_system_database(
     assert duckdb_rows(
         workers[1] / "output/warehouse.duckdb", "select count(*) from contactship.calls"
     ) == [[145]]  # one day of look-back before the last call, ten minutes apart
+
+
+def field_kind(schema: dict) -> str:
+    """The README's name for a field's JSON schema."""
+    types = schema.get("type", [])
+    if schema.get("format") == "date-time":
+        return "string, date-time"
+    if "object" in types:
+        return "object"
+    if "array" in types:
+        return "array of objects"
+    return next(t for t in types if t != "null")
+
+
+def readme_column_types() -> dict[str, tuple[str, str]]:
+    text = (ROOT / "README.md").read_text()
+    table = text.split("<!-- column-types:start -->")[1].split(
+        "<!-- column-types:end -->"
+    )[0]
+    rows = [line.split("|")[1:-1] for line in table.strip().splitlines()[2:]]
+    return {cells[0].strip(): (cells[2].strip(), cells[3].strip()) for cells in rows}
+
+
+@pytest.mark.postgres
+def test_the_readme_column_types_are_what_the_loaders_create(
+    meltano: Meltano, api: FakeContactship, postgres
+):
+    api.seed(calls=5, agents=2, contacts=3)
+    env = {
+        "TAP_CONTACTSHIP_API_URL": api.url,
+        "TAP_CONTACTSHIP_INCLUDE_TRANSCRIPTS": "true",
+    }
+    meltano.run("tap-contactship", "target-duckdb", **env)
+    meltano.run(
+        "tap-contactship", "target-postgres", **env, **pg_env(postgres, "types")
+    )
+    duck = {
+        (table, column): kind
+        for table, column, kind in duckdb_rows(
+            meltano.workdir / "warehouse.duckdb",
+            "select table_name, column_name, data_type from information_schema.columns "
+            "where table_schema = 'contactship'",
+        )
+    }
+    pg = {
+        (table, column): kind if kind != "ARRAY" else udt.removeprefix("_") + "[]"
+        for table, column, kind, udt in psql(
+            postgres,
+            "select table_name, column_name, data_type, udt_name "
+            "from information_schema.columns where table_schema = 'types'",
+        )
+    }
+    expected = readme_column_types()
+    discovered = TapContactship(config={"api_key": "unused-key"}).catalog_dict
+    measured: dict[str, set[tuple[str, str]]] = {}
+    for entry in discovered["streams"]:
+        for name, schema in entry["schema"]["properties"].items():
+            key = (entry["tap_stream_id"], name)
+            measured.setdefault(field_kind(schema), set()).add((duck[key], pg[key]))
+
+    assert {kind: sorted(types) for kind, types in measured.items()} == {
+        kind: [types] for kind, types in expected.items()
+    }
