@@ -30,23 +30,26 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         check_files(args)
         TapContactship.cli.main(args=args, prog_name="tap-contactship")
-    except SyncInterruptedError as exc:
-        flush_writers()
-        written = records_written()
-        fail(
-            f"{exc} after {written:,} records; the last STATE on stdout lets the "
-            "next run resume from there"
-            if written
-            else f"{exc} before any record was written",
-            exc.exit_code,
-        )
     except ContactshipError as exc:
         flush_writers()  # the records read before the failure come first
-        fail(str(exc), 1)
+        fail(explain(exc), exc.exit_code)
     finally:
         # A reader that went away (`| head`) is handled by click: it exits 1
         # quietly and makes later flushes of stdout harmless, this one included.
         flush_writers()
+
+
+def explain(error: ContactshipError) -> str:
+    """The error's line; an interruption also says how far the sync got."""
+    if not isinstance(error, SyncInterruptedError):
+        return str(error)
+    written = records_written()
+    if not written:
+        return f"{error} before any record was written"
+    return (
+        f"{error} after {written:,} records; the last STATE on stdout lets the next "
+        "run resume from there"
+    )
 
 
 def fail(message: str, exit_code: int) -> t.NoReturn:

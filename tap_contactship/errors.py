@@ -14,6 +14,11 @@ from singer_sdk.exceptions import RetriableAPIError
 class ContactshipError(Exception):
     """A failure explained in one line; the CLI prints it without a traceback."""
 
+    @property
+    def exit_code(self) -> int:
+        """What the command exits with for this failure."""
+        return 1
+
 
 class ConfigError(ContactshipError):
     """A setting (or a file given on the command line) is missing or invalid."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import typing as t
 
 REDACTED = "***REDACTED***"
 #: Shorter "secrets" are not real keys; scrubbing them would mangle every log line.
@@ -18,11 +17,10 @@ def register_secret(secret: str) -> None:
         _SECRETS.add(secret)
 
 
-def redact(text: str, secrets: t.Iterable[str] | None = None) -> str:
-    """Replace every registered secret (and any given here) in ``text``."""
-    for secret in (*_SECRETS, *(secrets or ())):
-        if len(secret) >= MIN_SECRET_LENGTH:
-            text = text.replace(secret, REDACTED)
+def redact(text: str) -> str:
+    """Replace every registered secret in ``text``."""
+    for secret in _SECRETS:
+        text = text.replace(secret, REDACTED)
     return text
 
 
