@@ -142,8 +142,16 @@ class OverlapOffsetPaginator:
         server caps pages at ``page_size`` or below. Once a cap is known, pages
         ask for no more than it.
         """
-        limit = self.page_size if self._probing else self.page_size + 1
-        return PageToken(self.offset, min(limit, self.server_cap or limit))
+        limit = self._capped(self.page_size) if self._probing else self._full_limit
+        return PageToken(self.offset, limit)
+
+    @property
+    def _full_limit(self) -> int:
+        """What an overlapping page asks for: page_size + 1, within the cap."""
+        return self._capped(self.page_size + 1)
+
+    def _capped(self, limit: int) -> int:
+        return min(limit, self.server_cap or limit)
 
     def planned(self, how_many: int) -> list[PageToken]:
         """The next pages, assuming full pages and nothing shifting meanwhile.
@@ -156,7 +164,7 @@ class OverlapOffsetPaginator:
             return []
         first = self.token
         tokens = [first]
-        limit = min(self.page_size + 1, self.server_cap or self.page_size + 1)
+        limit = self._full_limit
         offset = first.offset + first.limit - 1
         while len(tokens) < how_many and (
             self.count is None or offset + 1 < self.count
