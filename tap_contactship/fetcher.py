@@ -71,10 +71,9 @@ class Fetcher:
                 self._fill(pool)
                 yield rows
         finally:
-            # Pages still being fetched ahead are abandoned, not waited for.
+            # Pages still being fetched ahead are abandoned, not waited for: the
+            # pool cancels those not started, `stopped` ends the others' retries.
             self.stopped.set()
-            for future in self._in_flight.values():
-                future.cancel()
             self._in_flight.clear()
             pool.shutdown(wait=False, cancel_futures=True)
 
