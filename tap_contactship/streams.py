@@ -27,6 +27,14 @@ if t.TYPE_CHECKING:
     from tap_contactship.pagination import OverlapOffsetPaginator, PageToken
     from tap_contactship.responses import Page
 
+#: An object the API may grow, declared without properties so that every key
+#: lands: targets keep only the declared keys of an object that declares some
+#: (z3 target-bigquery's RECORD columns drop the rest), while an object without
+#: properties lands whole in every target (VARIANT, JSON or jsonb). The keys
+#: the docs name are in the property's description instead.
+FreeForm = th.ObjectType(additional_properties=True)
+
+
 #: Ids are opaque: the docs show `pn-<uuid>`, `org-<uuid>`, `org123456` and
 #: non-hex "UUIDs", so they are plain strings, never `format: uuid`.
 Id = th.StringType
@@ -84,39 +92,21 @@ class CallsStream(ContactshipStream):
         th.Property("start_at", th.DateTimeType),
         th.Property("finished_at", th.DateTimeType),
         th.Property("duration", th.NumberType, description="Seconds"),
-        th.Property(
-            "call_analysis",
-            th.ObjectType(
-                th.Property("summary", th.StringType),
-                th.Property("sentiment", th.StringType),
-                additional_properties=True,
-            ),
-        ),
+        th.Property("call_analysis", FreeForm, description="`summary`, `sentiment`, …"),
         th.Property("type", th.StringType),
         th.Property("created_at", th.DateTimeType, required=True),
         th.Property("agent_id", Id),
         th.Property("campaign_id", Id),
         th.Property(
             "contact",
-            th.ObjectType(
-                th.Property("id", Id),
-                th.Property("full_name", th.StringType),
-                th.Property("phone_number", th.StringType),
-                th.Property("email", th.StringType),
-                th.Property("country", th.StringType),
-                additional_properties=True,
-            ),
+            FreeForm,
+            description="`id`, `full_name`, `phone_number`, `email`, `country`, …",
         ),
         th.Property(
             "chat_history",
-            th.ArrayType(
-                th.ObjectType(
-                    th.Property("role", th.StringType),
-                    th.Property("content", th.StringType),
-                    additional_properties=True,
-                )
-            ),
-            description="Transcript; only with `include_transcripts`",
+            th.ArrayType(FreeForm),
+            description="Transcript, turns of `role`, `content`, …; only with"
+            " `include_transcripts`",
         ),
         th.Property("transcript_format", th.StringType),
     ).to_dict()
@@ -223,12 +213,6 @@ class AgentsStream(ContactshipStream):
     # Documented without paging: no `count` means the one page is the list.
     follow_without_count = False
 
-    _named_item = th.ObjectType(
-        th.Property("name", th.StringType),
-        th.Property("type", th.StringType),
-        th.Property("description", th.StringType),
-        additional_properties=True,
-    )
     schema = th.PropertiesList(
         th.Property("id", Id, required=True),
         th.Property("name", th.StringType),
@@ -243,8 +227,16 @@ class AgentsStream(ContactshipStream):
         th.Property("ambient_sound", th.StringType),
         th.Property("voice_speed", th.NumberType),
         th.Property("voice_temperature", th.NumberType),
-        th.Property("post_call_analysis_data", th.ArrayType(_named_item)),
-        th.Property("tools", th.ArrayType(_named_item)),
+        th.Property(
+            "post_call_analysis_data",
+            th.ArrayType(FreeForm),
+            description="Items of `name`, `type`, `description`, …",
+        ),
+        th.Property(
+            "tools",
+            th.ArrayType(FreeForm),
+            description="Items of `name`, `type`, `description`, …",
+        ),
         th.Property("created_at", th.DateTimeType),
         th.Property("updated_at", th.DateTimeType),
     ).to_dict()
@@ -274,14 +266,8 @@ class ContactsStream(ContactshipStream):
         th.Property("description", th.StringType),
         th.Property(
             "additional_data",
-            th.ArrayType(
-                th.ObjectType(
-                    th.Property("type", th.StringType),
-                    th.Property("field", th.StringType),
-                    th.Property("value", th.CustomType({})),
-                    additional_properties=True,
-                )
-            ),
+            th.ArrayType(FreeForm),
+            description="Items of `type`, `field`, `value` (any JSON), …",
         ),
         th.Property("organization_id", Id),
         th.Property("created_at", th.DateTimeType),
