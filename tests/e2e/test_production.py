@@ -160,13 +160,20 @@ def field_kind(schema: dict) -> str:
     return next(t for t in types if t != "null")
 
 
-def readme_column_types() -> dict[str, tuple[str, str]]:
+def readme_column_types() -> dict[str, dict[str, str]]:
+    """The README's table: each field kind's type per warehouse (first word)."""
     text = (ROOT / "README.md").read_text()
     table = text.split("<!-- column-types:start -->")[1].split(
         "<!-- column-types:end -->"
     )[0]
-    rows = [line.split("|")[1:-1] for line in table.strip().splitlines()[2:]]
-    return {cells[0].strip(): (cells[2].strip(), cells[3].strip()) for cells in rows}
+    lines = [line.split("|")[1:-1] for line in table.strip().splitlines()]
+    warehouses = [cell.split()[0] for cell in lines[0][2:]]
+    return {
+        cells[0].strip(): dict(
+            zip(warehouses, (c.strip() for c in cells[2:]), strict=True)
+        )
+        for cells in lines[2:]
+    }
 
 
 @pytest.mark.postgres
@@ -198,7 +205,10 @@ def test_the_readme_column_types_are_what_the_loaders_create(
             "from information_schema.columns where table_schema = 'types'",
         )
     }
-    expected = readme_column_types()
+    expected = {
+        kind: (types["DuckDB"], types["PostgreSQL"])
+        for kind, types in readme_column_types().items()
+    }
     discovered = TapContactship(config={"api_key": "unused-key"}).catalog_dict
     measured: dict[str, set[tuple[str, str]]] = {}
     for entry in discovered["streams"]:

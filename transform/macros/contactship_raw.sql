@@ -19,8 +19,16 @@
 {%- endmacro %}
 
 {#- One row per key: the latest version a loader wrote (loaders that append
-    keep every run's copy), without the rows it marked deleted. -#}
-{% macro contactship_latest(table, key='id') -%}
+    keep every run's copy), without the rows it marked deleted.
+    `full_table`: the stream is re-listed whole every run. A loader that
+    ignores ACTIVATE_VERSION (z3 target-bigquery) keeps rows the API no longer
+    lists, with the table version of the last run that listed them: only the
+    newest version is kept. That holds after a complete run; the staging
+    model is then a table on BigQuery, rebuilt only by a job whose load
+    succeeded, so a load that failed midway is not read until a run completes.
+    Not for contacts: their list may be cut when the API ignores `offset`
+    (the tap warns and activates nothing), so deleted contacts stay. -#}
+{% macro contactship_latest(table, key='id', full_table=false) -%}
     {%- set relation = source('contactship', table) -%}
     {%- set columns = contactship_columns(relation) -%}
     {%- set order = [] -%}
@@ -43,6 +51,17 @@
     {%- if '_sdc_deleted_at' in columns %}
         and _sdc_deleted_at is null
     {%- endif %}
+    {%- if full_table and target.type == 'bigquery' and '_sdc_table_version' in columns %}
+        and coalesce(_sdc_table_version, 0) = (
+            select coalesce(max(_sdc_table_version), 0) from {{ relation }}
+        )
+    {%- endif %}
+{%- endmacro %}
+
+{#- Full-table staging models are tables where the loader ignores
+    ACTIVATE_VERSION (see contactship_latest), views elsewhere. -#}
+{% macro contactship_full_table_materialization() -%}
+    {{ return('table' if target.type == 'bigquery' else 'view') }}
 {%- endmacro %}
 
 {#- A top-level field of the record, as a column reference. -#}

@@ -1,5 +1,7 @@
+{{ config(materialized=contactship_full_table_materialization()) }}
+
 with latest as (
-    {{ contactship_latest('agents') }}
+    {{ contactship_latest('agents', full_table=true) }}
 )
 
 select

@@ -1,5 +1,7 @@
+{{ config(materialized=contactship_full_table_materialization()) }}
+
 with latest as (
-    {{ contactship_latest('phone_numbers') }}
+    {{ contactship_latest('phone_numbers', full_table=true) }}
 )
 
 select
