@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.fake_contactship import DEFAULT_KEY, FakeContactship
+from tests.warehouses import bqemulator
 
 ROOT = Path(__file__).resolve().parents[2]
 DUCKDB_PYTHON = ROOT / ".meltano/loaders/target-duckdb/venv/bin/python"
@@ -224,3 +225,10 @@ def copy_of_the_project(destination: Path) -> Path:
             (destination / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, destination / name)
     return destination
+
+
+@pytest.fixture
+def bigquery_emulator(tmp_path_factory) -> Iterator[tuple[str, str]]:
+    """A fresh bqemulator (each test its own datasets): REST URL, token URI."""
+    with bqemulator(tmp_path_factory.mktemp("bqemulator")) as running:
+        yield running

@@ -23,7 +23,7 @@ from tap_contactship.tap import TapContactship
 from tests.conftest import Run, run_cli, tap_config
 from tests.e2e.test_production import field_kind, readme_column_types
 from tests.fake_contactship import FakeContactship, Response, make_call
-from tests.warehouses import BigQuery, Snowflake, bigquery_python, bqemulator
+from tests.warehouses import BigQuery, Snowflake, bigquery_python
 
 pytestmark = pytest.mark.e2e
 
@@ -225,14 +225,8 @@ def test_snowflake_holds_every_row_once(api, tmp_path, hard_delete):
     the_readme_types_hold(warehouse, "Snowflake")
 
 
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory) -> Iterator[tuple[str, str]]:
-    with bqemulator(tmp_path_factory.mktemp("bqemulator")) as running:
-        yield running
-
-
-def test_bigquery_holds_every_row_once(api, tmp_path, emulator):
-    warehouse = BigQuery(*emulator)
+def test_bigquery_holds_every_row_once(api, tmp_path, bigquery_emulator):
+    warehouse = BigQuery(*bigquery_emulator)
     extract = Extract(api, tmp_path)
     first = extract()
     assert first.exit_code == 0, first.stderr[-2000:]

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from tap_contactship.tap import TapContactship
 from tests.conftest import sync, tap_config
 from tests.fake_contactship import Response
 
@@ -324,3 +325,18 @@ def test_a_garbled_timestamp_in_another_field_names_it(api):
         "tap-contactship: error: the API returned a `calls.finished_at` that is not "
         "an ISO 8601 timestamp: 'half past ten'"
     )
+
+
+def test_every_column_has_a_type_and_every_object_lands_whole():
+    """What targets do with our SCHEMA: a column without a type is dropped by
+    target-duckdb; an object with declared properties keeps only those in
+    z3's BigQuery RECORDs. So every field is typed, and objects (and array
+    items) declare no properties, whatever the API adds later."""
+    catalog = TapContactship(config={"api_key": "unused-key"}).catalog_dict
+    for stream in catalog["streams"]:
+        for name, schema in stream["schema"]["properties"].items():
+            assert schema.get("type"), (stream["tap_stream_id"], name)
+            for part in (schema, schema.get("items", {})):
+                if "object" in part.get("type", []):
+                    assert not part.get("properties"), (stream["tap_stream_id"], name)
+                    assert part.get("additionalProperties") is True
