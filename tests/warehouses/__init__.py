@@ -35,13 +35,17 @@ BQEMULATOR = ["bqemulator==1.4.0", "numpy==2.4.6"]
 SCHEMA = "contactship"
 
 
-def loader(name: str) -> dict[str, Any]:
-    """A loader as `meltano.yml` declares it."""
+def plugin(kind: str, name: str) -> dict[str, Any]:
+    """A plugin as `meltano.yml` declares it (`kind`: loaders, transformers)."""
     project = yaml.safe_load((ROOT / "meltano.yml").read_text())
     found: dict[str, Any] = next(
-        plugin for plugin in project["plugins"]["loaders"] if plugin["name"] == name
+        entry for entry in project["plugins"][kind] if entry["name"] == name
     )
     return found
+
+
+def loader(name: str) -> dict[str, Any]:
+    return plugin("loaders", name)
 
 
 def shipped_config(name: str) -> dict[str, Any]:
@@ -84,6 +88,11 @@ def snowflake_python() -> Path:
     return venv("snowflake", [*target, FAKESNOW], python_for("target-snowflake"))
 
 
+def snowflake_dbt_python() -> Path:
+    dbt = plugin("transformers", "dbt-snowflake")["pip_url"].split()
+    return venv("snowflake-dbt", [*dbt, FAKESNOW], sys.executable)
+
+
 def bigquery_python() -> Path:
     target = loader("target-bigquery")["pip_url"].split()
     return venv("bigquery-target", target, python_for("target-bigquery"))
@@ -120,6 +129,28 @@ class Snowflake:
     def load(self, messages: str) -> subprocess.CompletedProcess[str]:
         return self._launch("--config", str(self.config), stdin=messages)
 
+    def dbt(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """dbt-snowflake (the version `meltano.yml` pins) on this database."""
+        profile = {
+            "TARGET_SNOWFLAKE_ACCOUNT": "fake",
+            "TARGET_SNOWFLAKE_USER": "fake",
+            "TARGET_SNOWFLAKE_PASSWORD": "snow",
+            "TARGET_SNOWFLAKE_ROLE": "R",
+            "TARGET_SNOWFLAKE_DATABASE": "DB",
+            "TARGET_SNOWFLAKE_WAREHOUSE": "WH",
+        }
+        return self._launch(
+            "--dbt",
+            *args,
+            "--target=snowflake",
+            # One DuckDB connection underneath: one statement at a time.
+            "--threads=1",
+            f"--project-dir={ROOT / 'transform'}",
+            f"--profiles-dir={ROOT / 'transform/profiles'}",
+            python=str(snowflake_dbt_python()),
+            env=profile,
+        )
+
     def rows(self, sql: str) -> list[list[Any]]:
         result = self._launch("--query", sql)
         assert result.returncode == 0, result.stderr[-3000:]
@@ -133,10 +164,19 @@ class Snowflake:
         )
         return {(t.lower(), c.lower()): kind for t, c, kind in rows}
 
-    def _launch(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    def _launch(
+        self,
+        *args: str,
+        stdin: str = "",
+        python: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        launcher = str(HERE / "snowflake_launcher.py")
         return subprocess.run(
-            [self.python, str(HERE / "snowflake_launcher.py"), str(self.folder), *args],
+            [python or self.python, launcher, str(self.folder), *args],
             input=stdin,
+            env={**os.environ, **(env or {})},
+            cwd=self.folder,
             capture_output=True,
             text=True,
             timeout=600,

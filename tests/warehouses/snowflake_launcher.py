@@ -27,6 +27,7 @@ The gaps of fakesnow 0.12.1 and what happens to each statement here:
 
 Usage: python snowflake_launcher.py DB_PATH --config FILE  (the target's CLI)
        python snowflake_launcher.py DB_PATH --query SQL    (rows as JSON)
+       python snowflake_launcher.py DB_PATH --dbt ARGS…    (dbt-snowflake's CLI)
 """
 
 from __future__ import annotations
@@ -136,6 +137,10 @@ def main() -> None:
         if arguments[:1] == ["--query"]:
             query(arguments[1])
             return
+        if arguments[:1] == ["--dbt"]:
+            from dbt.cli.main import dbtRunner
+
+            sys.exit(0 if dbtRunner().invoke(arguments[1:]).success else 1)
         from target_snowflake.target import TargetSnowflake
 
         sys.argv = [sys.argv[0], *arguments]
