@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Meltano, duckdb_rows, psql
+from tests.e2e.test_production import fail_after_first_page
 from tests.e2e.test_warehouses import Extract, load
 from tests.fake_contactship import FakeContactship
 from tests.warehouses import BigQuery, Snowflake
@@ -216,6 +217,30 @@ def test_bigquery_marts_match_the_api_after_two_runs(
         n["phone_number"] for n in org.phone_numbers
     )
     assert released["phone_number"] not in {n for (n,) in numbers}
+
+    # A run that dies midway: z3 still merges the rows that arrived, with a
+    # newer version than the others, but the job stops before dbt, so the
+    # staging table still holds the whole list.
+    org.hooks.append(fail_after_first_page)
+    failed = meltano(
+        "run",
+        *tasks,
+        **env,
+        TAP_CONTACTSHIP_PAGE_SIZE="10",
+        TAP_CONTACTSHIP_MAX_RETRIES="1",
+    )
+    assert failed.returncode != 0
+    newest = warehouse.rows(
+        "select count(*) from contactship.phone_numbers where _sdc_table_version ="
+        " (select max(_sdc_table_version) from contactship.phone_numbers)"
+    )
+    assert 0 < int(newest[0][0]) < len(org.phone_numbers)
+    assert (
+        warehouse.rows(
+            "select phone_number from staging.stg_contactship__phone_numbers"
+        )
+        == numbers
+    )
 
 
 def test_snowflake_marts_match_the_api_after_two_runs(org, tmp_path):
