@@ -226,6 +226,11 @@ def test_snowflake_holds_every_row_once(api, tmp_path, hard_delete):
 
 
 def test_bigquery_holds_every_row_once(api, tmp_path, bigquery_emulator):
+    """The shipped settings upsert: z3 loads each run into a temporary table
+    and MERGEs it on `id`. The emulator cannot run that MERGE as written
+    (DuckDB refuses `UPDATE SET target.col = …`, which BigQuery accepts), so
+    its launcher drops the qualifier: the same statement to BigQuery. What z3
+    makes of our schema is checked as is below."""
     warehouse = BigQuery(*bigquery_emulator)
     extract = Extract(api, tmp_path)
     first = extract()
