@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -84,6 +85,13 @@ def _every_run_checks_its_exit_code() -> Iterator[None]:
 def api() -> Iterator[FakeContactship]:
     with FakeContactship() as fake:
         yield fake
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (until someone binds it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def tap_config(api: FakeContactship, **overrides: Any) -> dict[str, Any]:

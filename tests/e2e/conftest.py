@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import free_port
 from tests.fake_contactship import DEFAULT_KEY, FakeContactship
 from tests.warehouses import bqemulator
 
@@ -128,12 +128,6 @@ def duckdb_rows(path: Path, query: str) -> list[list[Any]]:
     )
     rows: list[list[Any]] = json.loads(out.stdout)
     return rows
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -17,7 +16,14 @@ from pathlib import Path
 import pytest
 
 from tests.catalogs import catalog
-from tests.conftest import TAP_EXECUTABLE, Run, dotenv_in_reach, run_cli, tap_config
+from tests.conftest import (
+    TAP_EXECUTABLE,
+    Run,
+    dotenv_in_reach,
+    free_port,
+    run_cli,
+    tap_config,
+)
 from tests.fake_contactship import FakeContactship
 
 ERROR_PREFIX = "tap-contactship: error: "
@@ -165,12 +171,6 @@ def test_a_key_pasted_with_spaces_still_works(api, tmp_path):
 
     assert_clean_success(run)
     assert "`api_key` has leading or trailing spaces; they are ignored" in run.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_a_host_that_does_not_resolve_fails_at_once_naming_the_cause(tmp_path):

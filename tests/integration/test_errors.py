@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from tests.conftest import sync, sync_numbers, tap_config
+from tests.conftest import free_port, sync, sync_numbers, tap_config
 from tests.fake_contactship import FakeContactship, Response, json_response
 
 PATH = "/v1/phone-numbers"
@@ -186,14 +186,8 @@ def test_malformed_page_mid_sync_is_retried_and_nothing_lost(api, sleeps):
 
 
 def test_unreachable_api_fails_after_retries(sleeps, tmp_path):
-    import socket
-
-    with socket.socket() as probe:  # a port with nothing listening on it
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    run = sync_numbers(
-        {"api_key": "k", "api_url": f"http://127.0.0.1:{port}", "max_retries": 2}
-    )
+    url = f"http://127.0.0.1:{free_port()}"
+    run = sync_numbers({"api_key": "k", "api_url": url, "max_retries": 2})
 
     assert_one_clear_error(
         run, "could not get a response", "ConnectionError", "after 2 attempts"

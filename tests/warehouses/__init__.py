@@ -25,6 +25,8 @@ from typing import Any
 
 import yaml
 
+from tests.conftest import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 VENVS = ROOT / ".venv-warehouses"
@@ -202,14 +204,6 @@ class _TokenStub(BaseHTTPRequestHandler):
         pass
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _service_account(python: Path, token_uri: str) -> str:
     """A service-account key (freshly made, never used outside this machine)."""
     script = (
@@ -295,7 +289,7 @@ def bqemulator(folder: Path) -> Iterator[tuple[str, str]]:
     python = bqemulator_python()
     stub = ThreadingHTTPServer(("127.0.0.1", 0), _TokenStub)
     threading.Thread(target=stub.serve_forever, daemon=True).start()
-    rest, grpc = _free_port(), _free_port()
+    rest, grpc = free_port(), free_port()
     log = (folder / "bqemulator.log").open("w")
     server = subprocess.Popen(
         [
