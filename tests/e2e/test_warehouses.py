@@ -21,8 +21,12 @@ import pytest
 
 from tap_contactship.tap import TapContactship
 from tests.conftest import Run, run_cli, tap_config
-from tests.e2e.test_production import field_kind, readme_column_types
-from tests.fake_contactship import FakeContactship, Response, make_call
+from tests.e2e.test_production import (
+    fail_after_first_page,
+    field_kind,
+    readme_column_types,
+)
+from tests.fake_contactship import FakeContactship, make_call
 from tests.warehouses import BigQuery, Snowflake, bigquery_python
 
 pytestmark = pytest.mark.e2e
@@ -135,8 +139,9 @@ def read(warehouse: Snowflake | BigQuery, table: str) -> list[dict[str, Any]]:
 
 
 def the_rows_are_exactly_once(warehouse, api: FakeContactship, changed) -> None:
-    for table in COLUMNS:
-        ids = [row["id"] for row in read(warehouse, table)]
+    tables = {table: read(warehouse, table) for table in COLUMNS}
+    for table, rows in tables.items():
+        ids = [row["id"] for row in rows]
         assert len(ids) == len(set(ids)), f"{table}: an id twice"
     expected = {
         "calls": api.calls,
@@ -144,9 +149,9 @@ def the_rows_are_exactly_once(warehouse, api: FakeContactship, changed) -> None:
         "contacts": api.contacts,
     }
     for table, rows in expected.items():
-        assert {row["id"] for row in read(warehouse, table)} == {r["id"] for r in rows}
+        assert {row["id"] for row in tables[table]} == {r["id"] for r in rows}
 
-    loaded = {row["id"]: row for row in read(warehouse, "calls")}
+    loaded = {row["id"]: row for row in tables["calls"]}
     for call in api.calls:
         row = loaded[call["id"]]
         # Objects whole, with the keys the schema does not declare.
@@ -158,18 +163,10 @@ def the_rows_are_exactly_once(warehouse, api: FakeContactship, changed) -> None:
             assert row[column] == instant(call[column]), (column, call[column])
     assert all(loaded[i]["call_analysis"]["follow_up"] is True for i in changed)
 
-    agents = {row["id"]: row["tools"] for row in read(warehouse, "agents")}
+    agents = {row["id"]: row["tools"] for row in tables["agents"]}
     assert agents == {agent["id"]: agent["tools"] for agent in api.agents}
-    contacts = {
-        row["id"]: row["additional_data"] for row in read(warehouse, "contacts")
-    }
+    contacts = {row["id"]: row["additional_data"] for row in tables["contacts"]}
     assert contacts == {c["id"]: c["additional_data"] for c in api.contacts}
-
-
-def fail_midway(fake: FakeContactship, seen) -> Response | None:
-    if seen.path == "/v1/phone-numbers" and int(seen.params.get("offset", 0)) > 0:
-        return Response(500, b"down")
-    return None
 
 
 def the_readme_types_hold(warehouse, column: str) -> None:
@@ -191,19 +188,36 @@ def load(warehouse, run: Run) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
 
 
+def extract_and_load(extract: Extract, warehouse) -> None:
+    run = extract()
+    assert run.exit_code == 0, run.stderr[-2000:]
+    load(warehouse, run)
+
+
+def load_twice(warehouse, api: FakeContactship, extract: Extract) -> dict[str, Any]:
+    """Load, change the API, load again, check every row; the released number."""
+    extract_and_load(extract, warehouse)
+    changed, released = change_the_api(api)
+    extract_and_load(extract, warehouse)
+    the_rows_are_exactly_once(warehouse, api, changed)
+    return released
+
+
+def load_a_run_that_dies_midway(
+    warehouse, api: FakeContactship, extract: Extract
+) -> None:
+    api.hooks.append(fail_after_first_page)
+    failed = extract()
+    assert failed.exit_code == 1
+    load(warehouse, failed)
+
+
 @pytest.mark.parametrize("hard_delete", [False, True])
 def test_snowflake_holds_every_row_once(api, tmp_path, hard_delete):
     warehouse = Snowflake(tmp_path, hard_delete=hard_delete)
     extract = Extract(api, tmp_path)
-    first = extract()
-    assert first.exit_code == 0, first.stderr[-2000:]
-    load(warehouse, first)
-    changed, released = change_the_api(api)
-    second = extract()
-    assert second.exit_code == 0, second.stderr[-2000:]
-    load(warehouse, second)
+    released = load_twice(warehouse, api, extract)
 
-    the_rows_are_exactly_once(warehouse, api, changed)
     numbers = {row["id"]: row for row in read(warehouse, "phone_numbers")}
     live = {i for i, row in numbers.items() if row["_sdc_deleted_at"] is None}
     assert live == {row["id"] for row in api.phone_numbers}
@@ -214,10 +228,7 @@ def test_snowflake_holds_every_row_once(api, tmp_path, hard_delete):
     for row in api.phone_numbers:
         assert numbers[row["id"]]["created_at"] == instant(row["created_at"])
 
-    api.hooks.append(fail_midway)
-    failed = extract()
-    assert failed.exit_code == 1
-    load(warehouse, failed)
+    load_a_run_that_dies_midway(warehouse, api, extract)
     after = read(warehouse, "phone_numbers")
     assert {r["id"] for r in after if r["_sdc_deleted_at"] is None} == live
     assert len(after) == len(numbers)
@@ -233,15 +244,8 @@ def test_bigquery_holds_every_row_once(api, tmp_path, bigquery_emulator):
     makes of our schema is checked as is below."""
     warehouse = BigQuery(*bigquery_emulator)
     extract = Extract(api, tmp_path)
-    first = extract()
-    assert first.exit_code == 0, first.stderr[-2000:]
-    load(warehouse, first)
-    changed, released = change_the_api(api)
-    second = extract()
-    assert second.exit_code == 0, second.stderr[-2000:]
-    load(warehouse, second)
+    released = load_twice(warehouse, api, extract)
 
-    the_rows_are_exactly_once(warehouse, api, changed)
     # z3 ignores ACTIVATE_VERSION: the released number stays, with the version
     # of the last run that listed it, older than every listed number's. The
     # dbt staging models keep the newest version (README, "Loading elsewhere").
@@ -251,10 +255,7 @@ def test_bigquery_holds_every_row_once(api, tmp_path, bigquery_emulator):
     assert current == {row["id"] for row in api.phone_numbers}
     assert int(numbers[released["id"]]["_sdc_table_version"]) < newest
 
-    api.hooks.append(fail_midway)
-    failed = extract()
-    assert failed.exit_code == 1
-    load(warehouse, failed)
+    load_a_run_that_dies_midway(warehouse, api, extract)
     assert {row["id"] for row in read(warehouse, "phone_numbers")} == set(numbers)
 
     the_readme_types_hold(warehouse, "BigQuery")
