@@ -23,8 +23,7 @@ from tap_contactship.tap import TapContactship
 from tests.conftest import Run, run_cli, tap_config
 from tests.e2e.test_production import (
     fail_after_first_page,
-    field_kind,
-    readme_column_types,
+    the_readme_types_hold,
 )
 from tests.fake_contactship import FakeContactship, make_call
 from tests.warehouses import BigQuery, Snowflake, bigquery_python
@@ -169,20 +168,6 @@ def the_rows_are_exactly_once(warehouse, api: FakeContactship, changed) -> None:
     assert contacts == {c["id"]: c["additional_data"] for c in api.contacts}
 
 
-def the_readme_types_hold(warehouse, column: str) -> None:
-    measured_types = warehouse.column_types()
-    discovered = TapContactship(config={"api_key": "unused-key"}).catalog_dict
-    measured: dict[str, set[str]] = {}
-    for entry in discovered["streams"]:
-        for name, schema in entry["schema"]["properties"].items():
-            kind = measured_types[(entry["tap_stream_id"], name)]
-            measured.setdefault(field_kind(schema), set()).add(kind)
-    documented = {
-        kind: {types[column]} for kind, types in readme_column_types().items()
-    }
-    assert measured == documented
-
-
 def load(warehouse, run: Run) -> None:
     result = warehouse.load(run.stdout)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -233,7 +218,7 @@ def test_snowflake_holds_every_row_once(api, tmp_path, hard_delete):
     assert {r["id"] for r in after if r["_sdc_deleted_at"] is None} == live
     assert len(after) == len(numbers)
 
-    the_readme_types_hold(warehouse, "Snowflake")
+    the_readme_types_hold(warehouse.column_types(), "Snowflake")
 
 
 def test_bigquery_holds_every_row_once(api, tmp_path, bigquery_emulator):
@@ -258,7 +243,7 @@ def test_bigquery_holds_every_row_once(api, tmp_path, bigquery_emulator):
     load_a_run_that_dies_midway(warehouse, api, extract)
     assert {row["id"] for row in read(warehouse, "phone_numbers")} == set(numbers)
 
-    the_readme_types_hold(warehouse, "BigQuery")
+    the_readme_types_hold(warehouse.column_types(), "BigQuery")
 
 
 def test_z3_bigquery_keeps_every_object_whole():
