@@ -51,17 +51,23 @@
     {%- if '_sdc_deleted_at' in columns %}
         and _sdc_deleted_at is null
     {%- endif %}
-    {%- if full_table and target.type == 'bigquery' and '_sdc_table_version' in columns %}
+    {%- if full_table and contactship_loader_ignores_deletes() and '_sdc_table_version' in columns %}
         and coalesce(_sdc_table_version, 0) = (
             select coalesce(max(_sdc_table_version), 0) from {{ relation }}
         )
     {%- endif %}
 {%- endmacro %}
 
+{#- The loader ignores ACTIVATE_VERSION: z3 target-bigquery, the one we declare
+    for BigQuery. -#}
+{% macro contactship_loader_ignores_deletes() -%}
+    {{ return(target.type == 'bigquery') }}
+{%- endmacro %}
+
 {#- Full-table staging models are tables where the loader ignores
     ACTIVATE_VERSION (see contactship_latest), views elsewhere. -#}
 {% macro contactship_full_table_materialization() -%}
-    {{ return('table' if target.type == 'bigquery' else 'view') }}
+    {{ return('table' if contactship_loader_ignores_deletes() else 'view') }}
 {%- endmacro %}
 
 {#- A top-level field of the record, as a column reference. -#}
