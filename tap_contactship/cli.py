@@ -33,6 +33,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ContactshipError as exc:
         flush_writers()  # the records read before the failure come first
         fail(explain(exc), exc.exit_code)
+    except Exception as exc:
+        flush_writers()
+        logging.getLogger("tap-contactship").debug("the sync failed", exc_info=True)
+        fail(unexpected(exc), 1)
     finally:
         # A reader that went away (`| head`) is handled by click: it exits 1
         # quietly and makes later flushes of stdout harmless, this one included.
@@ -49,6 +53,15 @@ def explain(error: ContactshipError) -> str:
     return (
         f"{error} after {written:,} records; the last STATE on stdout lets the next "
         "run resume from there"
+    )
+
+
+def unexpected(error: Exception) -> str:
+    """One line for a failure the tap did not word itself."""
+    return (
+        f"the sync failed: {type(error).__name__}: {error} (from the Singer SDK, "
+        "a stream map or `batch_config`; TAP_CONTACTSHIP_LOGLEVEL=DEBUG shows the "
+        "traceback)"
     )
 
 

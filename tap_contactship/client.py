@@ -37,7 +37,7 @@ from tap_contactship.retry import (
     throttle_pause,
 )
 from tap_contactship.settings import DEFAULT_USER_AGENT
-from tap_contactship.timestamps import TimestampError, is_utc_z, utc_z
+from tap_contactship.timestamps import TimestampError, canonical
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -188,11 +188,15 @@ class ContactshipStream(RESTStream[PageToken]):
             self.logger.warning("%s: %s", self.name, warning)
         # Reached only after the SDK wrote the last record. Only a list read
         # completely may let a target retire the rows it did not contain.
+        complete = complete and paginator.complete
         writer = self._owner.message_writer
-        if complete and paginator.complete:
-            if isinstance(writer, BufferedSingerWriter):
-                writer.activate_after_records()
-        elif self.emit_activate_version_messages:
+        if isinstance(writer, BufferedSingerWriter):
+            for stream_map in self.stream_maps:
+                if complete:
+                    writer.activate(stream_map.stream_alias)
+                else:
+                    writer.discard(stream_map.stream_alias)
+        if self.emit_activate_version_messages and not complete:
             self.logger.warning(
                 "%s: the list may be incomplete, so no ACTIVATE_VERSION is sent: "
                 "no row is deleted in the warehouse this run",
@@ -398,9 +402,9 @@ class ContactshipStream(RESTStream[PageToken]):
             row = self._declared_only(row)
         for name in self._timestamps:
             value = row.get(name)
-            # Every warehouse must read the same instant: UTC, written with Z.
-            if isinstance(value, str) and not is_utc_z(value):
-                row[name] = self._utc_z(name, value)
+            # One form for every instant: see timestamps.py.
+            if isinstance(value, str):
+                row[name] = self._canonical(name, value)
         return row
 
     def _declared_only(self, row: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -414,9 +418,9 @@ class ContactshipStream(RESTStream[PageToken]):
             )
         return {key: value for key, value in row.items() if key in self._declared}
 
-    def _utc_z(self, name: str, value: str) -> str:
+    def _canonical(self, name: str, value: str) -> str:
         try:
-            return utc_z(value)
+            return canonical(value)
         except TimestampError:
             msg = (
                 f"the API returned a `{self.name}.{name}` that is not an ISO 8601 "
@@ -454,8 +458,8 @@ class ContactshipStream(RESTStream[PageToken]):
     def log(
         self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any
     ) -> None:
-        # The SDK logs this at ERROR before re-raising; the CLI then prints the
-        # true reason as the one error line, so this one is only for debugging.
-        if message.startswith("An unhandled error occurred while syncing"):
+        # The SDK's own ERROR lines ("An unhandled error occurred while syncing")
+        # come before the CLI's one line, which says why: only for debugging.
+        if level >= logging.ERROR:
             level = logging.DEBUG
         super().log(message, *args, level=level, **kwargs)

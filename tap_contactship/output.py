@@ -13,13 +13,15 @@ may be unbuffered: PYTHONUNBUFFERED), written in large chunks; every other
 message (SCHEMA, STATE, ...) writes the buffer out and flushes, so a target sees
 each STATE right after its records.
 
-ACTIVATE_VERSION is held back. The SDK writes it before a full-table stream's
-records, and a target that receives it deletes (or soft-deletes) every row of
-an older version: if the sync then failed halfway, rows not yet read again
-would be gone from the warehouse. Held here, it is written only once the
-stream has handed over its last record (`activate_after_records`), just before
-the stream's next STATE; a stream that fails never activates its version.
-This is Singer's original rule (singer-io tap-postgres full_table).
+ACTIVATE_VERSION is held back, per stream. The SDK writes it before a
+full-table stream's records, and a target that receives it deletes (or
+soft-deletes) every row of an older version: if the sync then failed halfway,
+rows not yet read again would be gone from the warehouse. Held here, a
+stream's message is written only when that stream says it handed over its
+last record of a complete list (`activate`), right after that record and
+before the stream's next STATE; a stream that fails, or whose list may be
+incomplete, never activates its version, whatever the other streams do. This
+is Singer's original rule (singer-io tap-postgres full_table).
 """
 
 from __future__ import annotations
@@ -32,12 +34,7 @@ from decimal import Decimal
 
 import orjson
 from singer_sdk.io_base import SingerWriter
-from singer_sdk.singerlib import (
-    ActivateVersionMessage,
-    RecordMessage,
-    SchemaMessage,
-    StateMessage,
-)
+from singer_sdk.singerlib import ActivateVersionMessage, RecordMessage
 
 if t.TYPE_CHECKING:
     from singer_sdk.singerlib.encoding.simple import Message
@@ -87,8 +84,7 @@ class BufferedSingerWriter(SingerWriter):
         self._chars = 0
         self._prefixes: dict[str, str] = {}
         self.records = 0
-        self._held: list[Message] = []
-        self._release = False
+        self._held: dict[str, ActivateVersionMessage] = {}
         _WRITERS.add(self)
 
     def serialize_message(self, message: Message) -> str:
@@ -111,21 +107,25 @@ class BufferedSingerWriter(SingerWriter):
                     self.flush()
                 return
         if isinstance(message, ActivateVersionMessage):
-            self._held.append(message)
+            self._held[message.stream] = message
             return
-        if self._release and isinstance(message, (StateMessage, SchemaMessage)):
-            self._lines += [self.format_message(held) + "\n" for held in self._held]
-            self._held, self._release = [], False
         self._lines.append(self.format_message(message) + "\n")
         self.flush()
 
-    def activate_after_records(self) -> None:
-        """The stream wrote its last record: its held ACTIVATE_VERSION may follow.
+    def activate(self, stream: str) -> None:
+        """`stream` handed over the last record of a complete list.
 
-        It is written before the next STATE (in BATCH mode, the one after the
-        last BATCH message) or the next stream's SCHEMA.
+        Its held ACTIVATE_VERSION, if any, is written now: after that record,
+        before the stream's next STATE. Other streams' messages stay held.
         """
-        self._release = True
+        message = self._held.pop(stream, None)
+        if message is not None:
+            self._lines.append(self.format_message(message) + "\n")
+            self.flush()
+
+    def discard(self, stream: str) -> None:
+        """`stream` ended without a complete list: its version is never activated."""
+        self._held.pop(stream, None)
 
     def _record_line(self, message: RecordMessage) -> str | None:
         try:

@@ -120,6 +120,13 @@ class OverlapOffsetPaginator:
         self.complete = True
         #: The most rows the server returns per request, once it showed one.
         self.server_cap: int | None = None
+        # A short page while `count` says more remain: the server's cap, or the
+        # end of a list whose `count` is too high. The next page tells which;
+        # until then nothing is planned ahead at the short page's stride.
+        self._suspected_cap: int | None = None
+        # The longest page served: once it is 2 or more, a page holding only
+        # its anchor is the end of the list, not a server serving one row.
+        self._longest_page = 0
         self.warnings: list[str] = []
         self._seen = RecentIds(window or max(self.MIN_WINDOW, 50 * page_size))
         # (offset, rows emitted before it) of pages used, while a step back to
@@ -163,6 +170,8 @@ class OverlapOffsetPaginator:
         if self.finished:
             return []
         first = self.token
+        if self._suspected_cap is not None:
+            return [first]
         tokens = [first]
         limit = self._full_limit
         offset = first.offset + first.limit - 1
@@ -239,10 +248,17 @@ class OverlapOffsetPaginator:
         self, token: PageToken, rows: list[dict[str, t.Any]], total: int | None
     ) -> None:
         # Fewer rows than asked while the total says more remain: the server's
-        # own maximum. (One row proves nothing: it may be an anchor alone.)
+        # own maximum, if the next page is short too; the end of the list, if
+        # it holds nothing new. (One row proves nothing: it may be an anchor.)
+        self._longest_page = max(self._longest_page, len(rows))
         short = 2 <= len(rows) < token.limit
         if short and total is not None and token.offset + len(rows) < total:
-            self.server_cap = min(self.server_cap or len(rows), len(rows))
+            if self._suspected_cap is None:
+                self._suspected_cap = len(rows)
+                return
+            cap = min(self._suspected_cap, len(rows))
+            self.server_cap = min(self.server_cap or cap, cap)
+        self._suspected_cap = None
 
     def _step_back(self, offset: int) -> None:
         back_to = max(0, offset - self.page_size)
@@ -268,7 +284,7 @@ class OverlapOffsetPaginator:
                 self.offset = reached - 1
             else:
                 self.finished = True
-        elif not rows:
+        elif not rows or (not new_rows and len(rows) == 1 and self._longest_page > 1):
             if self.count > self.emitted:
                 self.complete = False
                 self.warnings.append(

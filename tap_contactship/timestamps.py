@@ -1,4 +1,13 @@
-"""The API's timestamps: reading its ISO 8601 variants, writing bookmarks."""
+"""The API's timestamps: reading its ISO 8601 variants, writing one canonical form.
+
+The API writes the same instant several ways (`2026-03-21T02:10:00Z`,
+`2026-03-21T02:10:00.000Z`, `2026-03-21T04:10:00+02:00`, microseconds with
+`+00:00`). The tap writes every `date-time` it emits or keeps in state one
+way: UTC, six fraction digits, `Z` (`2026-03-21T02:10:00.000000Z`). Fixed width
+makes string order the order of instants, which is how the SDK compares
+bookmarks; with mixed widths `"…00.000Z" < "…00Z"` although both are the
+same instant.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +15,8 @@ import re
 from datetime import datetime, timezone
 
 _FRACTION = re.compile(r"\.(\d+)")
+#: Characters in the canonical form, `2026-03-21T02:10:00.000000Z`.
+CANONICAL_LENGTH = 27
 
 
 class TimestampError(ValueError):
@@ -28,28 +39,26 @@ def parse_timestamp(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def iso_timestamp(moment: datetime) -> str:
-    """Format a bookmark the way the API formats `created_at`."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def canonical_timestamp(moment: datetime) -> str:
+    """The canonical form of an instant: UTC, microseconds, `Z`."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def utc_z(value: str) -> str:
-    """The same instant as ``2026-01-15T10:00:00Z`` (microseconds when present).
+def canonical(value: str) -> str:
+    """The same instant as `value`, in the canonical form.
 
-    Values already in UTC with a `Z` pass unchanged: every warehouse reads
-    them alike. Offsets, naive values (UTC) and space separators are
-    rewritten, so `+02:00` never lands in a column that drops it.
+    The API's usual UTC forms are rewritten by slicing (every record passes
+    here); anything else is parsed.
 
     Raises:
         TimestampError: The value is not an ISO 8601 timestamp.
     """
-    if is_utc_z(value):
-        return value
-    moment = parse_timestamp(value).astimezone(timezone.utc)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{text}.{moment.microsecond:06d}Z" if moment.microsecond else f"{text}Z"
-
-
-def is_utc_z(value: str) -> bool:
-    """Whether a value is already written in UTC with a `Z` (checked cheaply)."""
-    return value[-1:] == "Z" and value[10:11] == "T"
+    if value[-1:] == "Z" and value[10:11] == "T" and value[19:20] in {".", "Z"}:
+        length = len(value)
+        if length == CANONICAL_LENGTH:
+            return value
+        if length == 20:  # noqa: PLR2004 (`2026-03-21T02:10:00Z`)
+            return value[:19] + ".000000Z"
+        if length == 24:  # noqa: PLR2004 (`2026-03-21T02:10:00.000Z`)
+            return value[:23] + "000Z"
+    return canonical_timestamp(parse_timestamp(value))

@@ -13,6 +13,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,34 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+#: The `date-time` fields of every stream.
+DATE_TIME_FIELDS = ("created_at", "updated_at", "start_at", "finished_at")
+
+
+def instant(value: str) -> datetime:
+    """An ISO 8601 value as an aware instant (naive: UTC)."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "T"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def emitted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The API's rows as the tap emits them: every date-time in UTC, with
+    microseconds and `Z` (one fixed-width form, so strings sort as instants)."""
+    return [
+        {
+            key: (
+                instant(value)
+                .astimezone(timezone.utc)
+                .strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+                if key in DATE_TIME_FIELDS and isinstance(value, str)
+                else value
+            )
+            for key, value in row.items()
+        }
+        for row in rows
+    ]
 
 
 def tap_config(api: FakeContactship, **overrides: Any) -> dict[str, Any]:

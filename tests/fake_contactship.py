@@ -1,9 +1,14 @@
 """A fake Contactship API on 127.0.0.1 for the tests, the demo and the benchmarks.
 
 It serves the read endpoints the tap uses with the documented envelopes and
-paging, and can be told to misbehave the ways a real API does: clamp `limit`,
-ignore `offset`, report a wrong `count`, answer 401/429/5xx/HTML/truncated JSON,
-echo the key in an error, be slow, or change its data between two pages.
+paging, and every variant the docs show, per stream (`api.variants[stream]`):
+timestamps written `Z`, `.000Z`, `+02:00` or with microseconds (or a mix in one
+page), `count` honest, too high or too low, pages clamped below `limit`; agents
+in the old `{statusCode, data}` or the new `{data, count}` envelope; contacts
+with paging honoured or ignored. It can also misbehave the ways a real API
+does: ignore `offset`, answer 401/429/5xx/HTML/truncated JSON, drop the
+connection, echo the key in an error, be slow, or change its data between two
+pages (`hooks`).
 
 In tests, use it in-process (``with FakeContactship() as api: ...``).
 
@@ -38,8 +43,53 @@ EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def iso(moment: datetime) -> str:
-    """Format like the API: `2026-01-15T10:00:00Z`."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Format like the API: `2026-01-15T10:00:00Z` (milliseconds if it has some)."""
+    return styled(moment, "Z")
+
+
+#: How the docs write timestamps: `2026-03-15T14:30:00Z`,
+#: `2024-01-15T10:30:00.000Z`, an offset, `2024-03-05T14:20:00.123456+00:00`.
+TIMESTAMP_STYLES = ("Z", ".000Z", "+02:00", "micro")
+#: The fields every stream types `date-time`.
+DATE_TIME_FIELDS = ("created_at", "updated_at", "start_at", "finished_at")
+
+
+def styled(moment: datetime, style: str) -> str:
+    """The instant written in one of `TIMESTAMP_STYLES`, nothing lost."""
+    if style == "+02:00":
+        local = moment.astimezone(timezone(timedelta(hours=2)))
+        return local.strftime("%Y-%m-%dT%H:%M:%S") + _millis(local) + "+02:00"
+    utc = moment.astimezone(timezone.utc)
+    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
+    if style == "micro":
+        return f"{text}.{utc.microsecond:06d}+00:00"
+    if style == ".000Z":
+        return f"{text}.{utc.microsecond // 1000:03d}Z"
+    return text + _millis(utc) + "Z"
+
+
+def _millis(moment: datetime) -> str:
+    if not moment.microsecond:
+        return ""
+    if moment.microsecond % 1000:
+        return f".{moment.microsecond:06d}"
+    return f".{moment.microsecond // 1000:03d}"
+
+
+def restyled(rows: list[dict[str, Any]], style: str) -> list[dict[str, Any]]:
+    """Rows with every timestamp in `style`; `mixed` cycles the styles row by row."""
+    out = []
+    for index, row in enumerate(rows):
+        row_style = TIMESTAMP_STYLES[index % 4] if style == "mixed" else style
+        out.append(
+            {
+                key: styled(_instant(value), row_style)
+                if key in DATE_TIME_FIELDS and isinstance(value, str)
+                else value
+                for key, value in row.items()
+            }
+        )
+    return out
 
 
 def _uuid(kind: str, n: int) -> str:
@@ -72,7 +122,9 @@ def phone_number(n: int) -> str:
     return f"+1202555{n:04d}"[-12:]
 
 
-#: Calls are made by these agents, to the first 50 contacts, from these numbers.
+#: Calls are made by these agents, with the first 50 contacts; outbound calls
+#: are placed from the organization's first numbers, inbound calls come from the
+#: contact's own number (the API's `from` is the number that started the call).
 AGENT_IDS = [agent_id(n) for n in range(3)]
 CALLED_CONTACTS = 50
 CALLING_NUMBERS = 4
@@ -84,10 +136,12 @@ def make_call(n: int, *, created: datetime | None = None) -> dict[str, Any]:
     statuses = ["completed", "no-answer", "busy", "voice_mail", "in-progress"]
     status = statuses[n % len(statuses)]
     finished = status != "in-progress"
+    outbound = n % 4 != 0
+    caller = f"+52155{n % CALLED_CONTACTS:08d}"
     return {
         "id": _uuid("call", n),
-        "direction": "outbound" if n % 4 else "inbound",
-        "from": phone_number(n % CALLING_NUMBERS),
+        "direction": "outbound" if outbound else "inbound",
+        "from": phone_number(n % CALLING_NUMBERS) if outbound else caller,
         "call_record": f"https://records.example/{n}.mp3" if finished else None,
         "call_status": status,
         "call_result": "answered" if status == "completed" else "no_answer",
@@ -107,7 +161,7 @@ def make_call(n: int, *, created: datetime | None = None) -> dict[str, Any]:
         "contact": {
             "id": contact_id(n % CALLED_CONTACTS),
             "full_name": f"Persona {n % CALLED_CONTACTS}",
-            "phone_number": f"+52155{n % CALLED_CONTACTS:08d}",
+            "phone_number": caller,
             "email": f"p{n % CALLED_CONTACTS}@example.mx",
             "country": "México",
             "crm_owner": "extra field kept",
@@ -167,6 +221,31 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+#: A response that is never sent: the server closes the connection instead.
+DROP = Response(0)
+
+
+@dataclass
+class Variant:
+    """How one endpoint answers, among the shapes the docs show (or break)."""
+
+    #: Timestamps as stored (`None`), in one of `TIMESTAMP_STYLES`, or `mixed`.
+    timestamps: str | None = None
+    #: Added to the true total in `count`.
+    count_error: int = 0
+    #: Largest `limit` honoured; bigger requests get this many rows.
+    max_limit: int | None = None
+
+
+#: The endpoint each stream reads.
+PATHS = {
+    "phone_numbers": "/v1/phone-numbers",
+    "calls": "/v1/calls",
+    "agents": "/v1/agents",
+    "contacts": "/v1/contacts",
+}
+
+
 @dataclass
 class Seen:
     """One request as the server received it (the key is not kept)."""
@@ -216,12 +295,14 @@ class FakeContactship:
         #: False: `/v1/contacts` ignores limit/offset and returns its first 100.
         self.contacts_paging = True
         self.latency = latency
-        #: Largest `limit` honoured; bigger requests get this many rows.
+        #: Largest `limit` honoured on every endpoint.
         self.max_limit: int | None = None
         #: Answer every page as if `offset` were 0.
         self.ignore_offset = False
-        #: Added to the true total in `count`.
+        #: Added to the true total in `count`, on every endpoint.
         self.count_error = 0
+        #: Per-stream shapes (timestamps, `count`, clamping), on top of the above.
+        self.variants = {stream: Variant() for stream in PATHS}
         #: Leave `count` out of the list envelopes.
         self.omit_count = False
         #: Answer newest first whatever `order` asks.
@@ -286,11 +367,10 @@ class FakeContactship:
         """Create a number now; it sorts last."""
         with self.lock:
             latest = max(
-                (row["created_at"] for row in self.phone_numbers), default=iso(EPOCH)
+                (_instant(row["created_at"]) for row in self.phone_numbers),
+                default=EPOCH,
             )
-            created = datetime.strptime(latest, "%Y-%m-%dT%H:%M:%SZ").replace(
-                tzinfo=timezone.utc
-            ) + timedelta(seconds=1)
+            created = latest + timedelta(seconds=1)
             row = make_phone_number(self._next_number, created=created)
             self._next_number += 1
             self._generation += 1
@@ -377,11 +457,17 @@ class FakeContactship:
             )
         return route(self, seen.params)
 
-    def envelope(self, rows: list[dict[str, Any]], total: int) -> dict[str, Any]:
+    def envelope(
+        self, stream: str, rows: list[dict[str, Any]], total: int
+    ) -> dict[str, Any]:
         """`{"data": [...], "count": N}`, with the configured faults."""
         if self.omit_count:
             return {"data": rows}
-        return {"data": rows, "count": total + self.count_error}
+        return {"data": rows, "count": self.reported_count(stream, total)}
+
+    def reported_count(self, stream: str, total: int) -> int:
+        """The `count` the API reports for a list of `total` rows."""
+        return total + self.count_error + self.variants[stream].count_error
 
     def warm(self) -> None:
         """Sort and encode every row now, so no timed request pays for it."""
@@ -410,9 +496,12 @@ class FakeContactship:
         params: dict[str, str],
         *,
         default_limit: int,
+        stream: str = "phone_numbers",
         sort_key: str = "created_at",
     ) -> tuple[list[dict[str, Any]], int]:
         """Apply order/limit/offset like the API; returns rows and the true total.
+
+        The rows come in the stream's timestamp style.
 
         Raises:
             Rejected: the paging parameters are invalid (a 400).
@@ -437,11 +526,18 @@ class FakeContactship:
         ordered = self._sorted["rows"]
         if order == "desc":
             ordered = ordered[::-1]
-        if self.max_limit is not None:
-            limit = min(limit, self.max_limit)
+        variant = self.variants[stream]
+        for cap in (self.max_limit, variant.max_limit):
+            if cap is not None:
+                limit = min(limit, cap)
         if self.ignore_offset:
             offset = 0
-        return ordered[offset : offset + limit], len(ordered)
+        return self.styled(stream, ordered[offset : offset + limit]), len(ordered)
+
+    def styled(self, stream: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Rows with timestamps written in the stream's style."""
+        style = self.variants[stream].timestamps
+        return rows if style is None else restyled(rows, style)
 
 
 def json_response(status: int, payload: Any) -> Response:
@@ -457,8 +553,8 @@ def _phone_numbers(api: FakeContactship, params: dict[str, str]) -> Response:
         rows = [r for r in rows if r["type"] == params["type"]]
     data, total = api.page(rows, params, default_limit=5)
     if api.frozen:
-        return api.fast_page(data, total + api.count_error)
-    return json_response(200, api.envelope(data, total))
+        return api.fast_page(data, api.reported_count("phone_numbers", total))
+    return json_response(200, api.envelope("phone_numbers", data, total))
 
 
 def _day_or_time(value: str, *, end: bool) -> datetime:
@@ -479,12 +575,12 @@ def _calls(api: FakeContactship, params: dict[str, str]) -> Response:
             rows = [r for r in rows if _created(r) <= until]
     except ValueError:
         return json_response(400, {"statusCode": 400, "message": "Invalid date"})
-    data, total = api.page(rows, params, default_limit=20)
+    data, total = api.page(rows, params, default_limit=20, stream="calls")
     if params.get("include_transcript") == "true":
         data = [api.with_transcript(row) for row in data]
     if api.frozen:
-        return api.fast_page(data, total + api.count_error)
-    return json_response(200, api.envelope(data, total))
+        return api.fast_page(data, api.reported_count("calls", total))
+    return json_response(200, api.envelope("calls", data, total))
 
 
 def _created(row: dict[str, Any]) -> datetime:
@@ -505,15 +601,16 @@ def _instant(value: str) -> datetime:
 
 def _agents(api: FakeContactship, params: dict[str, str]) -> Response:
     if api.agents_envelope == "status":
-        return json_response(200, {"statusCode": 200, "data": api.agents})
-    data, total = api.page(api.agents, params, default_limit=20)
-    return json_response(200, {"data": data, "count": total})
+        data = api.styled("agents", api.agents)
+        return json_response(200, {"statusCode": 200, "data": data})
+    data, total = api.page(api.agents, params, default_limit=20, stream="agents")
+    return json_response(200, api.envelope("agents", data, total))
 
 
 def _contacts(api: FakeContactship, params: dict[str, str]) -> Response:
     if not api.contacts_paging:
-        return json_response(200, api.contacts[:100])
-    data, _ = api.page(api.contacts, params, default_limit=100)
+        return json_response(200, api.styled("contacts", api.contacts[:100]))
+    data, _ = api.page(api.contacts, params, default_limit=100, stream="contacts")
     return json_response(200, data)
 
 
@@ -572,6 +669,9 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             with self.api.lock:
                 self.api.in_flight -= 1
+        if response is DROP:
+            self.close_connection = True
+            return
         body = (
             response.body.encode() if isinstance(response.body, str) else response.body
         )

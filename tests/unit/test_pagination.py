@@ -150,12 +150,26 @@ def test_a_page_of_only_its_anchor_is_probed_once():
     data = rows(25)
     single = OverlapOffsetPaginator(5)
     # A server that answers one row per request, the anchor, while count says more.
-    single.accept(single.token, Page(data[:5], 25))
+    single.accept(single.token, Page(data[:1], 25))
     token = single.token
-    assert single.accept(token, Page(data[4:5], 25)) == []
+    assert single.accept(token, Page(data[:1], 25)) == []
     probe = single.token
-    assert probe == PageToken(5, 5)
-    assert single.accept(probe, Page(data[5:6], 25)) == [data[5]]
+    assert probe == PageToken(1, 5)
+    assert single.accept(probe, Page(data[1:2], 25)) == [data[1]]
+
+
+def test_a_short_page_then_only_the_anchor_is_the_end_of_a_list_whose_count_is_too_high():
+    data = rows(120)
+    paginator = OverlapOffsetPaginator(50)
+
+    assert drive(paginator, data, count_error=40) == [r["id"] for r in data]
+    # 0-50, 50-100, 100-119 (short: a cap or the end?), 119 alone: the end.
+    assert paginator.requests == 4
+    assert paginator.server_cap is None
+    assert not paginator.complete
+    assert paginator.warnings == [
+        "the API reported count=160 but returned no more rows; finished with 120 rows"
+    ]
 
 
 def test_unstable_offsets_give_up_instead_of_looping():
@@ -174,16 +188,21 @@ def test_unstable_offsets_give_up_instead_of_looping():
         read_shifting_pages()
 
 
-def test_the_server_cap_is_learned_from_the_first_short_page():
-    data = rows(200)
+def test_the_server_cap_is_learned_from_two_short_pages_nothing_planned_between():
+    data = rows(250)
     paginator = OverlapOffsetPaginator(100)
+    paginator.accept(paginator.token, serve(data, paginator.token, cap=50))
+
+    # A cap, or the end of a list whose count is too high: one page tells.
+    assert paginator.server_cap is None
+    assert paginator.planned(3) == [PageToken(49, 101)]
     paginator.accept(paginator.token, serve(data, paginator.token, cap=50))
 
     assert paginator.server_cap == 50
     assert paginator.planned(3) == [
-        PageToken(49, 50),
         PageToken(98, 50),
         PageToken(147, 50),
+        PageToken(196, 50),
     ]
 
 
