@@ -57,8 +57,8 @@ def canonical(value: str) -> str:
         length = len(value)
         if length == CANONICAL_LENGTH:
             return value
-        if length == 20:  # noqa: PLR2004 (`2026-03-21T02:10:00Z`)
+        if length == 20:  # `2026-03-21T02:10:00Z`
             return value[:19] + ".000000Z"
-        if length == 24:  # noqa: PLR2004 (`2026-03-21T02:10:00.000Z`)
+        if length == 24:  # `2026-03-21T02:10:00.000Z`
             return value[:23] + "000Z"
     return canonical_timestamp(parse_timestamp(value))
