@@ -127,6 +127,8 @@ class OverlapOffsetPaginator:
         # The longest page served: once it is 2 or more, a page holding only
         # its anchor is the end of the list, not a server serving one row.
         self._longest_page = 0
+        # A page went past `count`: the total is too low, read on to the end.
+        self._count_low = False
         self.warnings: list[str] = []
         self._seen = RecentIds(window or max(self.MIN_WINDOW, 50 * page_size))
         # (offset, rows emitted before it) of pages used, while a step back to
@@ -208,21 +210,27 @@ class OverlapOffsetPaginator:
         offset, rows = token.offset, page
         overlapped = not first_request and not self._probing
         self._probing = False
-        if overlapped and offset > 0:
-            if not rows or self._id(rows[0]) not in self._seen:
-                # Rows before `offset` moved forward (one was released) or the
-                # list got shorter than `offset`: some may have slid past us.
-                self._step_back(offset)
-                return []
-            if self._id(rows[0]) == self._first_id:
-                msg = (
-                    f"the API answered offset={offset} with the same first row as "
-                    "offset=0; it appears to ignore the `offset` parameter, so the "
-                    "list cannot be read completely"
-                )
-                raise OffsetIgnoredError(msg)
+        if offset > 0 and rows and self._id(rows[0]) == self._first_id:
+            # The first row can only be at offset 0: new rows sort after it,
+            # and once released it is gone.
+            msg = (
+                f"the API answered offset={offset} with the same first row as "
+                "offset=0; it appears to ignore the `offset` parameter, so the "
+                "list cannot be read completely"
+            )
+            raise OffsetIgnoredError(msg)
+        if (
+            overlapped
+            and offset > 0
+            and (not rows or self._id(rows[0]) not in self._seen)
+        ):
+            # Rows before `offset` moved forward (one was released) or the list
+            # got shorter than `offset`: some may have slid past us.
+            self._step_back(offset)
+            return []
         if first_request and rows:
             self._first_id = self._id(rows[0])
+        longest_before = self._longest_page
         self._learn_cap(token, rows, page.total)
         self._reads.append((offset, self.emitted))
 
@@ -241,7 +249,7 @@ class OverlapOffsetPaginator:
             self._reads.popleft()
         if overlapped:  # the first page brings one row more than any other
             self._most_new_rows = max(self._most_new_rows, len(new_rows))
-        self._plan_next(offset, rows, new_rows)
+        self._plan_next(token, rows, new_rows, longest_before)
         return new_rows
 
     def _learn_cap(
@@ -272,37 +280,55 @@ class OverlapOffsetPaginator:
 
     def _plan_next(
         self,
-        offset: int,
+        token: PageToken,
         rows: list[dict[str, t.Any]],
         new_rows: list[dict[str, t.Any]],
+        longest_before: int,
     ) -> None:
-        reached = offset + len(rows)
-        if self.count is None:
-            # Without a total, only a page with nothing after its anchor ends it:
-            # a short page may just be the server's own cap on `limit`.
-            if self.follow_without_count and reached - 1 > offset:
-                self.offset = reached - 1
-            else:
-                self.finished = True
-        elif not rows or (not new_rows and len(rows) == 1 and self._longest_page > 1):
-            if self.count > self.emitted:
+        reached = token.offset + len(rows)
+        if self.count is not None and reached > self.count and not self._count_low:
+            self._count_low = True
+            self.warnings.append(
+                f"the API reported count={self.count} but returned rows up to "
+                f"position {reached}; reading on until a page brings nothing new"
+            )
+        # With a trustworthy total, the end is where it says; without one (or
+        # once it proved too low), only a page with nothing after its anchor
+        # ends the list: a short page may just be the server's own cap.
+        total = None if self._count_low else self.count
+        anchor_only = not new_rows and len(rows) == 1
+        # A page shorter than one the server already served is short because
+        # the list ends there; otherwise it may be the server's cap.
+        ends_here = len(rows) < min(token.limit, longest_before)
+        if not rows or (anchor_only and self._longest_page > 1):
+            if total is not None and total > self.emitted:
                 self.complete = False
                 self.warnings.append(
-                    f"the API reported count={self.count} but returned no more "
+                    f"the API reported count={total} but returned no more "
                     f"rows; finished with {self.emitted} rows"
                 )
             self.finished = True
-        elif reached >= self.count:
-            if reached > self.count:
-                self.warnings.append(
-                    f"the API reported count={self.count} but returned rows up to "
-                    f"position {reached}; all returned rows were emitted"
-                )
+        elif total is None:
+            if not (self.follow_without_count or self._count_low):
+                self.finished = True
+            elif len(rows) > 1:
+                self.offset = reached - 1
+            elif new_rows:  # one new row: the server may serve one per request
+                self._probing = True
+                self.offset = reached
+            else:
+                self.finished = True
+        elif reached >= total and ends_here:
             self.finished = True
-        elif not new_rows and len(rows) == 1:
+        elif len(rows) == 1:
+            # Overlapping a page of one row re-reads only that row: read on
+            # right after it instead.
             self._probing = True
             self.offset = reached
         else:
+            # Reaching the total with a page no shorter than the server's
+            # longest proves nothing (`count` may be too low, or simply the
+            # page's own length): the next page, its anchor alone, tells.
             self.offset = reached - 1
 
     def _id(self, row: dict[str, t.Any]) -> t.Any:

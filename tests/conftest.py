@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, Phase, settings
 
 from tap_contactship.cli import main
 from tap_contactship.client import ContactshipStream
@@ -254,3 +255,25 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     fake = FakeClock()
     monkeypatch.setattr(ContactshipStream, "clock", fake.clock)
     return fake.slept
+
+
+# Property-based tests: CI's profile is derandomized and bounded; `long` hunts.
+settings.register_profile(
+    "ci",
+    max_examples=40,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    # Explaining a failure replays it hundreds of times (minutes per failure).
+    phases=[p for p in Phase if p is not Phase.explain],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "long",
+    max_examples=3000,
+    deadline=None,
+    phases=[p for p in Phase if p is not Phase.explain],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile("ci")

@@ -349,11 +349,17 @@ class FakeContactship:
 
     # Data changes (used by tests between pages or between runs)
 
-    def seed_phone_numbers(self, count: int) -> None:
-        """Replace the numbers with `count` fresh ones, a minute apart."""
+    def seed_phone_numbers(
+        self, count: int, created: list[datetime] | None = None
+    ) -> None:
+        """Replace the numbers with `count` fresh ones, a minute apart (or
+        created at the given instants)."""
         with self.lock:
-            self.phone_numbers = [make_phone_number(n) for n in range(count)]
-            self._next_number = count
+            moments = created or [EPOCH + timedelta(minutes=n) for n in range(count)]
+            self.phone_numbers = [
+                make_phone_number(n, created=moment) for n, moment in enumerate(moments)
+            ]
+            self._next_number = len(moments)
             self._generation += 1
 
     def seed(self, *, calls: int = 0, agents: int = 0, contacts: int = 0) -> None:
@@ -466,8 +472,8 @@ class FakeContactship:
         return {"data": rows, "count": self.reported_count(stream, total)}
 
     def reported_count(self, stream: str, total: int) -> int:
-        """The `count` the API reports for a list of `total` rows."""
-        return total + self.count_error + self.variants[stream].count_error
+        """The `count` the API reports for a list of `total` rows (never negative)."""
+        return max(0, total + self.count_error + self.variants[stream].count_error)
 
     def warm(self) -> None:
         """Sort and encode every row now, so no timed request pays for it."""

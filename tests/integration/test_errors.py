@@ -202,6 +202,7 @@ def test_timeouts_and_resets_are_retried(api, sleeps, requests_mock):
             {"exc": ConnectionResetError},
             {"exc": requests.exceptions.ChunkedEncodingError},
             {"json": {"data": [{"id": "pn-1"}], "count": 1}},
+            {"json": {"data": [], "count": 1}},  # nothing after it
         ],
     )
 

@@ -38,14 +38,21 @@ def stream(cls=PhoneNumbersStream, **config: t.Any):
     return instance
 
 
-def test_records_come_from_every_page(requests_mock):
-    data = numbers(25)
+def serve(
+    requests_mock, data, *, envelope=lambda rows, total: {"data": rows, "count": total}
+):
+    """Answer every request with the page of `data` it asks for."""
 
     def page(request, context):
         offset, limit = int(request.qs["offset"][0]), int(request.qs["limit"][0])
-        return {"data": data[offset : offset + limit], "count": 25}
+        return envelope(data[offset : offset + limit], len(data))
 
     requests_mock.get(URL, json=page)
+
+
+def test_records_come_from_every_page(requests_mock):
+    data = numbers(25)
+    serve(requests_mock, data)
 
     records = list(stream(page_size=10).get_records(None))
 
@@ -59,7 +66,7 @@ def test_a_subclass_overriding_get_url_params_takes_effect(requests_mock):
         def get_url_params(self, context, next_page_token):
             return {**super().get_url_params(context, next_page_token), "region": "eu"}
 
-    requests_mock.get(URL, json={"data": numbers(2), "count": 2})
+    serve(requests_mock, numbers(2))
 
     list(stream(Filtered).get_records(None))
 
@@ -72,7 +79,9 @@ def test_a_subclass_overriding_parse_response_takes_effect(requests_mock):
             body = response.json()
             return Page(body["items"], body["total"])
 
-    requests_mock.get(URL, json={"items": numbers(3), "total": 3})
+    serve(
+        requests_mock, numbers(3), envelope=lambda rows, n: {"items": rows, "total": n}
+    )
 
     assert len(list(stream(Enveloped).get_records(None))) == 3
 
@@ -96,7 +105,7 @@ def test_a_parse_response_that_yields_plain_records_still_pages(requests_mock):
 
 
 def test_request_metrics_are_logged(requests_mock, caplog):
-    requests_mock.get(URL, json={"data": numbers(2), "count": 2})
+    serve(requests_mock, numbers(30))
 
     with caplog.at_level(logging.INFO, logger="singer_sdk.metrics"):
         list(stream().get_records(None))
@@ -107,7 +116,8 @@ def test_request_metrics_are_logged(requests_mock, caplog):
         if r.getMessage().startswith("METRIC: ")
     ]
     by_metric = {p["metric"]: p for p in points}
-    assert by_metric["http_request_count"]["value"] == 1
+    assert requests_mock.call_count == 2  # the second shows nothing follows
+    assert by_metric["http_request_count"]["value"] == requests_mock.call_count
     assert by_metric["http_request_count"]["tags"]["endpoint"] == "/phone-numbers"
     duration = by_metric["http_request_duration"]
     assert duration["tags"]["http_status_code"] == 200
@@ -119,13 +129,7 @@ def test_sync_costs_are_counted_per_request(requests_mock):
         def calculate_sync_cost(self, request, response, context):
             return {"requests": 1}
 
-    data = numbers(25)
-
-    def page(request, context):
-        offset, limit = int(request.qs["offset"][0]), int(request.qs["limit"][0])
-        return {"data": data[offset : offset + limit], "count": 25}
-
-    requests_mock.get(URL, json=page)
+    serve(requests_mock, numbers(25))
     costed = stream(Costed, page_size=10)
 
     list(costed.get_records(None))
@@ -175,6 +179,7 @@ def test_backoff_waits_go_through_the_stream_clock(requests_mock):
             {"status_code": 503, "text": "busy"},
             {"status_code": 429, "headers": {"Retry-After": "4"}},
             {"json": {"data": numbers(1), "count": 1}},
+            {"json": {"data": [], "count": 1}},
         ],
     )
     fake = FakeClock()

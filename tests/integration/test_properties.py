@@ -1,0 +1,288 @@
+"""Invariants of the real command on generated worlds, every stream selected.
+
+CI runs the `ci` profile (derandomized, a fixed number of examples); a
+developer hunting for bugs runs thousands:
+
+    .venv/bin/pytest tests/integration/test_properties.py --hypothesis-profile=long
+
+A failure Hypothesis shrinks is kept below as an `@example`, so it runs on
+every later run whatever the profile draws.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from unittest import mock
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from tap_contactship.client import ContactshipStream
+from tests.conftest import FakeClock, Run, instant, sync
+from tests.fake_contactship import (
+    FakeContactship,
+    Response,
+    Seen,
+    make_call,
+    make_contact,
+)
+from tests.worlds import (
+    KEY,
+    STREAMS,
+    Snapshot,
+    Warehouse,
+    World,
+    bookmark,
+    check_activate_version,
+    check_bookmark,
+    check_one_line_or_success,
+    check_records,
+    check_requests,
+    cut_after_state,
+    worlds,
+)
+
+
+@contextlib.contextmanager
+def served(world: World) -> Iterator[FakeContactship]:
+    """The world's fake API, with the tap's waits recorded instead of slept."""
+    with (
+        FakeContactship() as api,
+        mock.patch.object(ContactshipStream, "clock", FakeClock().clock),
+    ):
+        world.build(api)
+        yield api
+
+
+def run_checked(
+    api: FakeContactship, world: World, state: dict | None = None
+) -> tuple[Run, Snapshot, Snapshot]:
+    before = Snapshot.of(api)
+    run = sync(world.config(api), state=state)
+    after = Snapshot.of(api)
+    check_one_line_or_success(run)
+    assert run.exit_code == 0, run.stderr
+    check_records(run, world, before, after, state)
+    check_activate_version(run, world, before, after)
+    check_bookmark(run, state)
+    return run, before, after
+
+
+@given(worlds())
+def test_every_world_is_read_exactly_once_within_the_request_bound(world):
+    with served(world) as api:
+        _, before, after = run_checked(api, world)
+        check_requests(api, world, before, after)
+
+
+@given(worlds(misbehave=False), st.integers(0, 20), st.integers(0, 80))
+def test_a_later_run_reads_the_look_back_and_new_calls_with_current_values(
+    world, new_calls, changed
+):
+    with served(world) as api:
+        first, _, _ = run_checked(api, world)
+        latest = max((instant(c["created_at"]) for c in api.calls), default=None)
+        for n in range(new_calls):
+            moment = (latest or instant("2026-01-01T00:00:00Z")) + timedelta(
+                seconds=n, milliseconds=500 * (n % 2)
+            )
+            api.calls.append(make_call(len(api.calls), created=moment))
+        if api.calls:
+            api.calls[changed % len(api.calls)]["call_status"] = "completed"
+        second, _, after = run_checked(api, world, state=first.final_state())
+
+    # Current values for every call in the window the second run re-read.
+    delivered = {row["id"]: row for row in second.records("calls")}
+    for call_id, row in after.rows["calls"].items():
+        if call_id in delivered:
+            assert delivered[call_id] == row
+
+
+@given(worlds(misbehave=False), st.integers(0, 1000))
+def test_cutting_stdout_after_any_state_and_resuming_delivers_the_rest(world, which):
+    with served(world) as api:
+        first, _, _ = run_checked(api, world)
+        kept, state = cut_after_state(first, which)
+        warehouse = Warehouse()
+        warehouse.load(kept, run=1)
+        resumed, _, after = run_checked(api, world, state=state)
+        warehouse.load(resumed.messages, run=2)
+
+    for stream in STREAMS:
+        expected = set(after.rows[stream])
+        if stream == "contacts" and not world.contacts_paging:
+            expected = set(list(after.rows[stream])[:100])
+        assert set(warehouse.rows(stream)) == expected, stream
+
+
+class Organization(RuleBasedStateMachine):
+    """Hourly runs against an organization that changes between them.
+
+    After every run the warehouse (upserts, ACTIVATE_VERSION deletes) still
+    holds every row the API has; after a complete run it holds exactly the
+    API's full-table lists, every call, and current values for every call in
+    the window that run re-read. Runs may be cut after any STATE (a killed
+    loader) or fail midway (an API that went down).
+    """
+
+    LOOKBACK_DAYS = 1.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sleeping = mock.patch.object(ContactshipStream, "clock", FakeClock().clock)
+        self.sleeping.start()
+        self.api = FakeContactship().start()
+        self.api.api_key = KEY
+        self.api.seed_phone_numbers(12)
+        self.api.seed(calls=25, agents=2, contacts=9)
+        self.warehouse = Warehouse()
+        #: Every id a run handed to the warehouse.
+        self.ever: dict[str, set[str]] = {stream: set() for stream in STREAMS}
+        self.state: dict | None = None
+        self.runs = 0
+        #: Whether nothing changed since the last complete run.
+        self.synced = False
+        #: Where that run started re-reading calls; None: every call.
+        self.reread_from: datetime | None = None
+
+    def teardown(self) -> None:
+        self.api.stop()
+        self.sleeping.stop()
+
+    def config(self, **overrides) -> dict:
+        return {
+            "api_key": KEY,
+            "api_url": self.api.url,
+            "page_size": 5,
+            "calls_lookback_days": self.LOOKBACK_DAYS,
+            "emit_activate_version_messages": True,
+            "progress_interval": 0,
+            **overrides,
+        }
+
+    def changed(self) -> None:
+        self.synced = False
+
+    def newest_call(self) -> datetime:
+        return max(instant(c["created_at"]) for c in self.api.calls)
+
+    @rule(count=st.integers(1, 8), hours_apart=st.sampled_from([0, 1, 7]))
+    def create_calls(self, count: int, hours_apart: int) -> None:
+        newest = self.newest_call()
+        for n in range(count):
+            moment = newest + timedelta(hours=hours_apart * (n + 1), seconds=n + 1)
+            self.api.calls.append(make_call(len(self.api.calls), created=moment))
+        self.changed()
+
+    @rule(which=st.integers(0, 10**6), inside=st.booleans())
+    def change_a_call(self, which: int, inside: bool) -> None:
+        window = self.newest_call() - timedelta(days=self.LOOKBACK_DAYS)
+        calls = [
+            c for c in self.api.calls if (instant(c["created_at"]) >= window) == inside
+        ]
+        if calls:
+            call = calls[which % len(calls)]
+            call["call_status"] = "completed"
+            call["duration"] = call["duration"] + 1
+            call["call_analysis"] = {**call["call_analysis"], "revised": which}
+            self.changed()
+
+    @rule(which=st.integers(0, 10**6))
+    def release_a_number(self, which: int) -> None:
+        if self.api.phone_numbers:
+            self.api.release_phone_number(which % len(self.api.phone_numbers))
+            self.changed()
+
+    @rule()
+    def add_a_number(self) -> None:
+        self.api.add_phone_number()
+        self.changed()
+
+    @rule()
+    def add_a_contact(self) -> None:
+        newest = max(instant(c["created_at"]) for c in self.api.contacts)
+        contact = make_contact(len(self.api.contacts) + 500)
+        contact["created_at"] = (newest + timedelta(minutes=1)).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
+        self.api.contacts.append(contact)
+        self.changed()
+
+    def run(self, **overrides) -> Run:
+        run = sync(self.config(**overrides), state=self.state)
+        check_one_line_or_success(run)
+        return run
+
+    def load(self, messages: list[dict]) -> None:
+        self.runs += 1
+        self.warehouse.load(messages, run=self.runs)
+        for message in messages:
+            if message["type"] == "RECORD":
+                self.ever[message["stream"]].add(message["record"]["id"])
+
+    @rule()
+    def complete_run(self) -> None:
+        start = window_start_of(self.state, self.LOOKBACK_DAYS)
+        run = self.run()
+        assert run.exit_code == 0, run.stderr
+        self.load(run.messages)
+        self.state = run.final_state()
+        self.synced, self.reread_from = True, start
+
+    @rule(which=st.integers(0, 1000))
+    def run_cut_after_a_state(self, which: int) -> None:
+        run = self.run()
+        assert run.exit_code == 0, run.stderr
+        kept, self.state = cut_after_state(run, which)
+        self.load(kept)
+        self.changed()
+
+    @rule(after=st.integers(1, 12))
+    def run_that_fails_midway(self, after: int) -> None:
+        first = len(self.api.requests)
+
+        def down(api: FakeContactship, seen: Seen) -> Response | None:
+            return Response(503, b"down") if len(api.requests) > first + after else None
+
+        self.api.hooks.append(down)
+        try:
+            run = self.run(max_retries=1)
+        finally:
+            self.api.hooks.remove(down)
+        self.load(run.messages)
+        states = run.of_type("STATE")
+        if states:
+            self.state = states[-1]["value"]
+        if run.exit_code != 0:
+            self.changed()
+
+    @invariant()
+    def the_warehouse_never_loses_a_row_the_api_has(self) -> None:
+        server = Snapshot.of(self.api)
+        for stream in ("phone_numbers", "agents", "contacts"):
+            loaded = self.warehouse.rows(stream)
+            # Rows the API still has and a run already delivered stay.
+            assert set(loaded) >= set(server.rows[stream]) & self.ever[stream], stream
+        if not self.synced:
+            return
+        for stream in ("phone_numbers", "agents", "contacts"):
+            assert self.warehouse.rows(stream) == server.rows[stream], stream
+        calls = self.warehouse.rows("calls")
+        assert set(calls) == set(server.rows["calls"])
+        for call_id, row in server.rows["calls"].items():
+            if self.reread_from is None or (
+                instant(row["created_at"]) >= self.reread_from
+            ):
+                assert calls[call_id] == row, "a call in the look-back is stale"
+
+
+def window_start_of(state: dict | None, lookback_days: float) -> datetime | None:
+    mark = bookmark(state)
+    return None if mark is None else instant(mark) - timedelta(days=lookback_days)
+
+
+Organization.TestCase.settings = settings(stateful_step_count=12)
+TestOrganization = Organization.TestCase

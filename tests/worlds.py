@@ -1,0 +1,422 @@
+"""Generated Contactship organizations ("worlds"), and what must hold for each.
+
+A world is one fake API in one of the shapes the docs show: timestamps in every
+documented style, agents in either envelope, contacts paged or not, `count`
+honest, too high or too low, pages clamped below `limit`, rows created or
+released mid-sync, 429s with `Retry-After`, 5xx and dropped connections. The
+property tests run the real command against it, every stream selected, and
+check what a target would see (`check_run`); `Warehouse` applies the messages
+the way an upserting, deleting target does.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from hypothesis import strategies as st
+
+from tests.conftest import Run, emitted, instant
+from tests.fake_contactship import (
+    DATE_TIME_FIELDS,
+    DROP,
+    EPOCH,
+    PATHS,
+    FakeContactship,
+    Response,
+    Seen,
+    make_agent,
+    make_call,
+    make_contact,
+)
+
+STREAMS = ("phone_numbers", "calls", "agents", "contacts")
+FULL_TABLE = ("phone_numbers", "agents", "contacts")
+#: Never seen on stdout or stderr, at any point.
+KEY = "prop-key-7c1d9e"
+#: Contacts the API returns at most when it ignores paging (the docs' cap).
+CONTACTS_CAP = 100
+CANONICAL = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+@dataclass
+class World:
+    """One organization and how its API behaves."""
+
+    created: dict[str, list[datetime]]
+    styles: dict[str, str | None]
+    count_errors: dict[str, int]
+    max_limits: dict[str, int | None]
+    agents_envelope: str
+    contacts_paging: bool
+    page_size: int
+    concurrency: int
+    lookback_days: float
+    #: Request number → "429", "500" or "drop".
+    faults: dict[int, str] = field(default_factory=dict)
+    #: Request number → a change to the data: "add_number", "release_number",
+    #: "add_call", "add_contact".
+    churn: dict[int, str] = field(default_factory=dict)
+
+    def honest(self, stream: str) -> bool:
+        """Whether the stream's list can be known complete from its answers.
+
+        A `count` too high promises rows that never come; contacts without
+        paging may be cut at the documented cap.
+        """
+        if stream == "contacts":
+            return self.contacts_paging
+        if stream == "agents" and self.agents_envelope == "status":
+            return True
+        return self.count_errors[stream] <= 0
+
+    def config(self, api: FakeContactship, **overrides: Any) -> dict[str, Any]:
+        """The tap's settings for this world."""
+        return {
+            "api_key": KEY,
+            "api_url": api.url,
+            "page_size": self.page_size,
+            "max_concurrent_requests": self.concurrency,
+            "calls_lookback_days": self.lookback_days,
+            "emit_activate_version_messages": True,
+            "progress_interval": 0,
+            **overrides,
+        }
+
+    def build(self, api: FakeContactship) -> None:
+        """Give `api` this world's data and behaviour."""
+        api.api_key = KEY
+        created = self.created["phone_numbers"]
+        api.seed_phone_numbers(len(created), created)
+        api.calls = [
+            make_call(n, created=moment)
+            for n, moment in enumerate(self.created["calls"])
+        ]
+        api.agents = [
+            {**make_agent(n), "created_at": _z(moment), "updated_at": _z(moment)}
+            for n, moment in enumerate(self.created["agents"])
+        ]
+        api.contacts = [
+            {**make_contact(n), "created_at": _z(moment)}
+            for n, moment in enumerate(self.created["contacts"])
+        ]
+        api.agents_envelope = self.agents_envelope
+        api.contacts_paging = self.contacts_paging
+        for stream in STREAMS:
+            variant = api.variants[stream]
+            variant.timestamps = self.styles[stream]
+            variant.count_error = self.count_errors[stream]
+            variant.max_limit = self.max_limits[stream]
+        api.hooks.append(self._misbehave)
+
+    def _misbehave(self, api: FakeContactship, seen: Seen) -> Response | None:
+        # Numbered over the fake's whole life, later runs included.
+        number = len(api.requests) - 1
+        change = self.churn.get(number)
+        if change is not None:
+            _change(api, change)
+        fault = self.faults.get(number)
+        if fault == "429":
+            return Response(429, b'{"message": "slow down"}', {"Retry-After": "1"})
+        if fault == "500":
+            return Response(500, b'{"message": "oops"}')
+        if fault == "drop":
+            return DROP
+        return None
+
+
+def _change(api: FakeContactship, change: str) -> None:
+    if change == "add_number":
+        api.add_phone_number()
+    elif change == "release_number" and api.phone_numbers:
+        api.release_phone_number(len(api.phone_numbers) // 2)
+    elif change == "add_call":
+        latest = max((instant(c["created_at"]) for c in api.calls), default=EPOCH)
+        api.calls.append(make_call(len(api.calls), created=latest + timedelta(1)))
+    elif change == "add_contact":
+        latest = max((instant(c["created_at"]) for c in api.contacts), default=EPOCH)
+        contact = make_contact(len(api.contacts) + 1000)
+        api.contacts.append({**contact, "created_at": _z(latest + timedelta(1))})
+
+
+def _z(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+# Strategies
+
+#: Instants a few minutes apart at most, so many share a second (where `Z`,
+#: `.000Z` and `+02:00` spellings of one instant meet) and some a millisecond.
+moments = st.builds(
+    lambda seconds, millis: EPOCH + timedelta(seconds=seconds, milliseconds=millis),
+    st.integers(0, 400),
+    st.sampled_from([0, 0, 0, 1, 500, 999]),
+)
+
+
+def created_list(max_size: int) -> st.SearchStrategy[list[datetime]]:
+    """Creation instants of one list, in the order the API sorts them."""
+    return st.lists(moments, max_size=max_size).map(sorted)
+
+
+styles = st.sampled_from([None, "Z", ".000Z", "+02:00", "micro", "mixed"])
+count_errors = st.one_of(st.just(0), st.integers(1, 60), st.integers(-30, -1))
+max_limits = st.one_of(st.none(), st.integers(1, 30))
+
+
+@st.composite
+def worlds(draw: st.DrawFn, *, misbehave: bool = True) -> World:
+    """A world; with `misbehave`, faults and mid-sync changes too."""
+    sizes = {"phone_numbers": 60, "calls": 80, "agents": 6, "contacts": 130}
+    return World(
+        created={s: draw(created_list(size)) for s, size in sizes.items()},
+        styles={s: draw(styles) for s in STREAMS},
+        count_errors={s: draw(count_errors) for s in STREAMS},
+        max_limits={s: draw(max_limits) for s in STREAMS},
+        agents_envelope=draw(st.sampled_from(["status", "count"])),
+        contacts_paging=draw(st.booleans()),
+        page_size=draw(st.integers(1, 40)),
+        concurrency=draw(st.integers(1, 6)),
+        lookback_days=draw(st.sampled_from([0.0, 3.0, 1 / 1440, 10 / 86400])),
+        faults=draw(
+            st.dictionaries(
+                st.integers(0, 30), st.sampled_from(["429", "500", "drop"]), max_size=3
+            )
+            if misbehave
+            else st.just({})
+        ),
+        churn=draw(
+            st.dictionaries(
+                st.integers(1, 30),
+                st.sampled_from(
+                    ["add_number", "release_number", "add_call", "add_contact"]
+                ),
+                max_size=3,
+            )
+            if misbehave
+            else st.just({})
+        ),
+    )
+
+
+# What a target sees
+
+
+@dataclass
+class Snapshot:
+    """The server's rows of every stream, by id."""
+
+    rows: dict[str, dict[str, dict[str, Any]]]
+
+    @classmethod
+    def of(cls, api: FakeContactship) -> Snapshot:
+        """The rows `api` has now, in the order it stores them."""
+        with api.lock:
+            lists = {
+                "phone_numbers": api.phone_numbers,
+                "calls": api.calls,
+                "agents": api.agents,
+                "contacts": api.contacts,
+            }
+            return cls(
+                {
+                    stream: {row["id"]: dict(row) for row in emitted(rows)}
+                    for stream, rows in lists.items()
+                }
+            )
+
+
+def records(run: Run, stream: str) -> list[dict[str, Any]]:
+    """The stream's RECORDs in order."""
+    return run.records(stream)
+
+
+def bookmark(state: dict[str, Any] | None) -> str | None:
+    """The calls bookmark in a STATE value."""
+    if not state:
+        return None
+    value = state.get("bookmarks", {}).get("calls", {}).get("replication_key_value")
+    return str(value) if value else None
+
+
+def window_start(world: World, state: dict[str, Any] | None) -> datetime | None:
+    """The earliest call a run from `state` must deliver."""
+    mark = bookmark(state)
+    if mark is None:
+        return None
+    return instant(mark) - timedelta(days=world.lookback_days)
+
+
+def check_one_line_or_success(run: Run) -> None:
+    """Exit 0, or one error line and a non-zero exit; never a traceback, the key."""
+    exit_code = run.exit_code
+    assert "Traceback" not in run.stderr
+    assert KEY not in run.stdout
+    assert KEY not in run.stderr
+    errors = [
+        line for line in run.stderr.splitlines() if "tap-contactship: error:" in line
+    ]
+    if exit_code == 0:
+        assert errors == [], run.stderr
+    else:
+        assert len(errors) == 1, run.stderr
+        assert run.stderr.rstrip().endswith(errors[0])
+
+
+def check_records(
+    run: Run,
+    world: World,
+    before: Snapshot,
+    after: Snapshot,
+    state: dict[str, Any] | None,
+) -> None:
+    """Each stream's rows exactly once, equal to the server's, none missing."""
+    start = window_start(world, state)
+    for stream in STREAMS:
+        delivered = records(run, stream)
+        ids = [row["id"] for row in delivered]
+        assert len(ids) == len(set(ids)), f"{stream}: a row was emitted twice"
+        known = {**before.rows[stream], **after.rows[stream]}
+        for row in delivered:
+            for name in DATE_TIME_FIELDS:
+                value = row.get(name)
+                if value is not None:
+                    assert datetime.strptime(value, CANONICAL), (stream, value)
+            assert row == known[row["id"]], stream
+        long_lived = before.rows[stream].keys() & after.rows[stream].keys()
+        if stream == "contacts" and not world.contacts_paging:
+            # All the API returns without paging: its first 100.
+            long_lived &= set(list(after.rows[stream])[:CONTACTS_CAP])
+        if stream == "calls" and start is not None:
+            long_lived = {
+                i
+                for i in long_lived
+                if instant(after.rows[stream][i]["created_at"]) >= start
+            }
+        missing = long_lived - set(ids)
+        assert not missing, f"{stream}: {len(missing)} rows never delivered"
+
+
+def check_activate_version(
+    run: Run, world: World, before: Snapshot, after: Snapshot
+) -> None:
+    """ACTIVATE_VERSION only for a list read completely, after its last record
+    and before its next STATE; always for a list that can be known complete."""
+    messages = run.messages
+    for stream in FULL_TABLE:
+        positions = [
+            i
+            for i, m in enumerate(messages)
+            if m["type"] == "ACTIVATE_VERSION" and m["stream"] == stream
+        ]
+        assert len(positions) <= 1, stream
+        if not positions:
+            assert not world.honest(stream), f"{stream}: complete but not activated"
+            continue
+        delivered = {row["id"] for row in records(run, stream)}
+        long_lived = before.rows[stream].keys() & after.rows[stream].keys()
+        assert delivered >= long_lived, f"{stream}: activated an incomplete list"
+        # After its last record, or its SCHEMA when the list is empty.
+        last_record = max(
+            i
+            for i, m in enumerate(messages)
+            if m.get("stream") == stream and m["type"] in {"RECORD", "SCHEMA"}
+        )
+        (activation,) = positions
+        assert activation > last_record, stream
+        between = [m["type"] for m in messages[last_record + 1 : activation]]
+        assert "STATE" not in between, stream
+
+
+def check_bookmark(run: Run, state: dict[str, Any] | None) -> None:
+    """The calls bookmark never moves backwards and ends at the newest call."""
+    marks = [
+        mark
+        for mark in (bookmark(m["value"]) for m in run.of_type("STATE"))
+        if mark is not None
+    ]
+    assert marks == sorted(marks), "a STATE moved the calls bookmark back"
+    delivered = [row["created_at"] for row in records(run, "calls")]
+    start = bookmark(state)
+    final = marks[-1] if marks else None
+    if delivered:
+        assert final == max(delivered)
+    else:
+        assert final == start
+    if start is not None and final is not None:
+        assert instant(final) >= instant(start)
+
+
+def request_bound(world: World, stream: str, rows: int) -> int:
+    """The most requests the paging rules allow for `rows` rows of a stream."""
+    if stream == "agents" and world.agents_envelope == "status":
+        return 1 + 5 * len(world.faults)
+    if stream == "contacts" and not world.contacts_paging:
+        return 2 + 5 * len(world.faults)
+    page = world.page_size
+    cap = world.max_limits[stream]
+    per_page = page if cap is None else min(page, cap - 1)
+    pages = 2 * rows if per_page < 1 else math.ceil(max(rows, 1) / per_page)
+    too_high = max(world.count_errors[stream], 0) if stream != "contacts" else 0
+    ahead = min(world.concurrency - 1, math.ceil(too_high / max(per_page, 1)))
+    # Reading a page to be sure of the end, a cap to learn, a count that is off.
+    slack = 3 + ahead + 5 * len(world.faults) + 4 * len(world.churn)
+    return pages + slack
+
+
+def check_requests(
+    api: FakeContactship, world: World, before: Snapshot, after: Snapshot
+) -> None:
+    """Requests stay within the bound of the paging rules."""
+    for stream in STREAMS:
+        made = len(api.data_requests(PATHS[stream]))
+        rows = len(before.rows[stream].keys() | after.rows[stream].keys())
+        bound = request_bound(world, stream, rows)
+        assert made <= bound, f"{stream}: {made} requests for {rows} rows (> {bound})"
+
+
+@dataclass
+class Warehouse:
+    """A target that upserts on `id` and deletes older versions on ACTIVATE_VERSION."""
+
+    tables: dict[str, dict[str, tuple[dict[str, Any], int | None]]] = field(
+        default_factory=lambda: {stream: {} for stream in STREAMS}
+    )
+
+    def load(self, messages: list[dict[str, Any]], run: int | None = None) -> None:
+        """Apply RECORD and ACTIVATE_VERSION messages in order.
+
+        The SDK's versions are the second a run started: runs a test makes in
+        one second share one. `run`, when given, stands for the messages'
+        versions, as if each run started a second after the one before.
+        """
+        for message in messages:
+            table = self.tables.get(message.get("stream", ""))
+            if table is None:
+                continue
+            version = message.get("version")
+            if run is not None and version is not None:
+                version = run
+            if message["type"] == "RECORD":
+                record = message["record"]
+                table[record["id"]] = (record, version)
+            elif message["type"] == "ACTIVATE_VERSION":
+                assert version is not None
+                for row_id in [
+                    i for i, (_, v) in table.items() if v is None or v < version
+                ]:
+                    del table[row_id]
+
+    def rows(self, stream: str) -> dict[str, dict[str, Any]]:
+        """The table's rows by id."""
+        return {row_id: row for row_id, (row, _) in self.tables[stream].items()}
+
+
+def cut_after_state(run: Run, which: int) -> tuple[list[dict[str, Any]], dict]:
+    """The messages up to the `which`-th STATE, and that STATE's value."""
+    messages = run.messages
+    states = [i for i, m in enumerate(messages) if m["type"] == "STATE"]
+    cut = states[which % len(states)]
+    return messages[: cut + 1], messages[cut]["value"]
