@@ -56,9 +56,31 @@ class World:
     lookback_days: float
     #: Request number → "429", "500" or "drop".
     faults: dict[int, str] = field(default_factory=dict)
-    #: Request number → a change to the data: "add_number", "release_number",
-    #: "add_call", "add_contact".
-    churn: dict[int, str] = field(default_factory=dict)
+    #: Changes to the data while it is read: (which stream's request, counted
+    #: per stream, the change comes before; the change; a row position).
+    churn: list[tuple[int, str, int]] = field(default_factory=list)
+
+    @classmethod
+    def plain(cls, **changes: Any) -> World:
+        """An honest, empty world with `changes` (for explicit examples)."""
+        streams = dict.fromkeys(STREAMS)
+        fields: dict[str, Any] = {
+            "created": {stream: [] for stream in STREAMS},
+            "styles": dict(streams),
+            "count_errors": dict.fromkeys(STREAMS, 0),
+            "max_limits": dict(streams),
+            "agents_envelope": "status",
+            "contacts_paging": True,
+            "page_size": 5,
+            "concurrency": 1,
+            "lookback_days": 0.0,
+        }
+        for name, value in changes.items():
+            if isinstance(fields.get(name), dict) and isinstance(value, dict):
+                fields[name] = {**fields[name], **value}
+            else:
+                fields[name] = value
+        return cls(**fields)
 
     def honest(self, stream: str) -> bool:
         """Whether the stream's list can be known complete from its answers.
@@ -114,9 +136,10 @@ class World:
     def _misbehave(self, api: FakeContactship, seen: Seen) -> Response | None:
         # Numbered over the fake's whole life, later runs included.
         number = len(api.requests) - 1
-        change = self.churn.get(number)
-        if change is not None:
-            _change(api, change)
+        nth_of_stream = len(api.data_requests(seen.path)) - 1
+        for at, change, position in self.churn:
+            if at == nth_of_stream and PATHS[CHANGED[change]] == seen.path:
+                _change(api, change, position)
         fault = self.faults.get(number)
         if fault == "429":
             return Response(429, b'{"message": "slow down"}', {"Retry-After": "1"})
@@ -127,11 +150,20 @@ class World:
         return None
 
 
-def _change(api: FakeContactship, change: str) -> None:
+#: The stream each change alters.
+CHANGED = {
+    "add_number": "phone_numbers",
+    "release_number": "phone_numbers",
+    "add_call": "calls",
+    "add_contact": "contacts",
+}
+
+
+def _change(api: FakeContactship, change: str, position: int) -> None:
     if change == "add_number":
         api.add_phone_number()
     elif change == "release_number" and api.phone_numbers:
-        api.release_phone_number(len(api.phone_numbers) // 2)
+        api.release_phone_number(position % len(api.phone_numbers))
     elif change == "add_call":
         latest = max((instant(c["created_at"]) for c in api.calls), default=EPOCH)
         api.calls.append(make_call(len(api.calls), created=latest + timedelta(1)))
@@ -156,6 +188,11 @@ moments = st.builds(
 )
 
 
+def seconds_apart(count: int) -> list[datetime]:
+    """`count` instants a second apart from the epoch."""
+    return [EPOCH + timedelta(seconds=n) for n in range(count)]
+
+
 def created_list(max_size: int) -> st.SearchStrategy[list[datetime]]:
     """Creation instants of one list, in the order the API sorts them."""
     return st.lists(moments, max_size=max_size).map(sorted)
@@ -177,7 +214,8 @@ def worlds(draw: st.DrawFn, *, misbehave: bool = True) -> World:
         max_limits={s: draw(max_limits) for s in STREAMS},
         agents_envelope=draw(st.sampled_from(["status", "count"])),
         contacts_paging=draw(st.booleans()),
-        page_size=draw(st.integers(1, 40)),
+        # Small pages most often: more page boundaries for rows to slip across.
+        page_size=draw(st.one_of(st.integers(1, 6), st.integers(1, 40))),
         concurrency=draw(st.integers(1, 6)),
         lookback_days=draw(st.sampled_from([0.0, 3.0, 1 / 1440, 10 / 86400])),
         faults=draw(
@@ -188,15 +226,14 @@ def worlds(draw: st.DrawFn, *, misbehave: bool = True) -> World:
             else st.just({})
         ),
         churn=draw(
-            st.dictionaries(
-                st.integers(1, 30),
-                st.sampled_from(
-                    ["add_number", "release_number", "add_call", "add_contact"]
+            st.lists(
+                st.tuples(
+                    st.integers(1, 5), st.sampled_from(sorted(CHANGED)), st.integers()
                 ),
                 max_size=3,
             )
             if misbehave
-            else st.just({})
+            else st.just([])
         ),
     )
 
@@ -350,20 +387,29 @@ def check_bookmark(run: Run, state: dict[str, Any] | None) -> None:
 
 
 def request_bound(world: World, stream: str, rows: int) -> int:
-    """The most requests the paging rules allow for `rows` rows of a stream."""
+    """The most requests the paging rules allow for `rows` rows of a stream.
+
+    The fewest a reader needs that knows the list's length and the server's
+    cap (the first page brings `page_size` + 1 rows, every later one
+    `page_size` new ones after the row it shares with the page before), plus
+    one page that shows the end, one to tell a cap from the end of the list,
+    and, when `count` is too high, the pages fetched ahead into rows that do
+    not exist. Each retried fault and each change mid-sync may cost more.
+    """
+    extra = 5 * len(world.faults) + 3 * len(world.churn)
     if stream == "agents" and world.agents_envelope == "status":
-        return 1 + 5 * len(world.faults)
+        return 1 + extra
     if stream == "contacts" and not world.contacts_paging:
-        return 2 + 5 * len(world.faults)
-    page = world.page_size
+        return 2 + extra
     cap = world.max_limits[stream]
-    per_page = page if cap is None else min(page, cap - 1)
-    pages = 2 * rows if per_page < 1 else math.ceil(max(rows, 1) / per_page)
+    first = world.page_size + 1 if cap is None else min(world.page_size + 1, cap)
+    stride = first - 1
+    if stride < 1:  # one row per request: each probed once
+        return 2 * rows + 3 + extra
+    fewest = 1 + math.ceil(max(0, rows - first) / stride)
     too_high = max(world.count_errors[stream], 0) if stream != "contacts" else 0
-    ahead = min(world.concurrency - 1, math.ceil(too_high / max(per_page, 1)))
-    # Reading a page to be sure of the end, a cap to learn, a count that is off.
-    slack = 3 + ahead + 5 * len(world.faults) + 4 * len(world.churn)
-    return pages + slack
+    ahead = min(world.concurrency - 1, math.ceil(too_high / stride))
+    return fewest + 2 + ahead + extra
 
 
 def check_requests(
