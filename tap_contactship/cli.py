@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import gc
 import json
 import logging
@@ -12,6 +10,7 @@ import sys
 import typing as t
 from pathlib import Path
 
+from tap_contactship import interrupts
 from tap_contactship.errors import ConfigError, ContactshipError, SyncInterruptedError
 from tap_contactship.output import flush_writers, records_written
 from tap_contactship.redaction import redact
@@ -29,7 +28,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         check_files(args)
-        TapContactship.cli.main(args=args, prog_name="tap-contactship")
+        with interrupts.held():
+            TapContactship.cli.main(args=args, prog_name="tap-contactship")
     except ContactshipError as exc:
         flush_writers()  # the records read before the failure come first
         fail(explain(exc), exc.exit_code)
@@ -128,30 +128,7 @@ def cli() -> None:
     # Everything imported so far lives until exit: keep the garbage collector
     # from walking it again and again, and once more at shutdown (~40 ms).
     gc.freeze()
-    try:
-        main()
-    except SystemExit as exc:
-        if exc.code not in {0, None}:
-            exit_now(exc.code if isinstance(exc.code, int) else 1)
-        raise
-
-
-def exit_now(code: int) -> t.NoReturn:
-    """Exit with ``code`` once stdout and stderr are written out.
-
-    A stopped or failed sync may still have requests in flight in worker
-    threads; a normal exit would wait for each of them (up to
-    `request_timeout`) after the error line, and a scheduler's SIGTERM would
-    seem ignored.
-    """
-    # The process's exit handlers still run (they write out buffered output);
-    # only the wait for the threads is skipped: that one is registered with
-    # `threading`, not `atexit`.
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
-            stream.flush()
-    os._exit(code)
+    main()
 
 
 if __name__ == "__main__":

@@ -66,6 +66,16 @@ def flush_writers() -> None:
         writer.flush()
 
 
+def end_version(writer: t.Any, stream_maps: list[t.Any], *, complete: bool) -> None:
+    """A stream ended: its held ACTIVATE_VERSION follows, if its list is whole."""
+    if isinstance(writer, BufferedSingerWriter):
+        for stream_map in stream_maps:
+            if complete:
+                writer.activate(stream_map.stream_alias)
+            else:
+                writer.discard(stream_map.stream_alias)
+
+
 def records_written() -> int:
     """RECORD messages handed to the writers so far in this process."""
     return sum(writer.records for writer in list(_WRITERS))

@@ -42,6 +42,7 @@ import typing as t
 from collections import deque
 
 from tap_contactship.errors import OffsetIgnoredError, PagingError
+from tap_contactship.recent_ids import RecentIds
 
 if t.TYPE_CHECKING:
     from tap_contactship.responses import Page
@@ -52,29 +53,6 @@ class PageToken(t.NamedTuple):
 
     offset: int
     limit: int
-
-
-class RecentIds:
-    """The ids added most recently, up to ``capacity``; older ones are forgotten."""
-
-    def __init__(self, capacity: int) -> None:
-        """Start empty."""
-        self.capacity = capacity
-        self.forgotten = False
-        self._ids: set[t.Any] = set()
-        self._order: deque[t.Any] = deque()
-
-    def __contains__(self, row_id: object) -> bool:
-        """Whether ``row_id`` is among the ids remembered."""
-        return row_id in self._ids
-
-    def add(self, row_id: t.Any) -> None:
-        """Remember ``row_id``, forgetting the oldest beyond the capacity."""
-        self._ids.add(row_id)
-        self._order.append(row_id)
-        if len(self._order) > self.capacity:
-            self._ids.discard(self._order.popleft())
-            self.forgotten = True
 
 
 class OverlapOffsetPaginator:
@@ -130,10 +108,11 @@ class OverlapOffsetPaginator:
         # A page went past `count`: the total is too low, read on to the end.
         self._count_low = False
         self.warnings: list[str] = []
-        self._seen = RecentIds(window or max(self.MIN_WINDOW, 50 * page_size))
-        # (offset, rows emitted before it) of pages used, while a step back to
-        # that offset would stay inside the window of remembered ids.
-        self._reads: deque[tuple[int, int]] = deque()
+        #: The ids emitted most recently, which a re-read may meet again.
+        self.seen = RecentIds(window or max(self.MIN_WINDOW, 50 * page_size))
+        #: (offset, rows emitted before it) of pages used, while a step back to
+        #: that offset would stay inside the window of remembered ids.
+        self.reads: deque[tuple[int, int]] = deque()
         self._first_id: t.Any = None
         # After a page that held nothing but its anchor, the next read starts
         # right after it, without overlap, to tell "no more rows" from "the
@@ -222,7 +201,7 @@ class OverlapOffsetPaginator:
         if (
             overlapped
             and offset > 0
-            and (not rows or self._id(rows[0]) not in self._seen)
+            and (not rows or self._id(rows[0]) not in self.seen)
         ):
             # Rows before `offset` moved forward (one was released) or the list
             # got shorter than `offset`: some may have slid past us.
@@ -232,10 +211,10 @@ class OverlapOffsetPaginator:
             self._first_id = self._id(rows[0])
         longest_before = self._longest_page
         self._learn_cap(token, rows, page.total)
-        self._reads.append((offset, self.emitted))
+        self.reads.append((offset, self.emitted))
 
         new_rows = []
-        seen, key = self._seen, self.key
+        seen, key = self.seen, self.key
         try:
             for row in rows:
                 row_id = row[key]
@@ -245,8 +224,8 @@ class OverlapOffsetPaginator:
         except (KeyError, TypeError):
             raise self._keyless() from None
         self.emitted += len(new_rows)
-        while self._reads and self._reads[0][1] < self.emitted - seen.capacity:
-            self._reads.popleft()
+        while self.reads and self.reads[0][1] < self.emitted - seen.capacity:
+            self.reads.popleft()
         if overlapped:  # the first page brings one row more than any other
             self._most_new_rows = max(self._most_new_rows, len(new_rows))
         self._plan_next(token, rows, new_rows, longest_before)
@@ -270,9 +249,9 @@ class OverlapOffsetPaginator:
 
     def _step_back(self, offset: int) -> None:
         back_to = max(0, offset - self.page_size)
-        if self._seen.forgotten and not any(o <= back_to for o, _ in self._reads):
+        if self.seen.forgotten and not any(o <= back_to for o, _ in self.reads):
             msg = (
-                f"rows moved by more than {self._seen.capacity:,} places while the "
+                f"rows moved by more than {self.seen.capacity:,} places while the "
                 "list was read (many released during the sync?); run the sync again"
             )
             raise PagingError(msg)

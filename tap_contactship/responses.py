@@ -14,8 +14,9 @@ from urllib.parse import urlparse
 import orjson
 from singer_sdk.exceptions import RetriableAPIError
 
-from tap_contactship.errors import MalformedResponseError
+from tap_contactship.errors import APIError, MalformedResponseError
 from tap_contactship.retry import network_cause
+from tap_contactship.timestamps import TimestampError, canonical
 
 if t.TYPE_CHECKING:
     import requests
@@ -123,6 +124,18 @@ def verdict(status: int, *, is_redirect: bool = False) -> Verdict:
     return Verdict.FAIL
 
 
+def describe_failure(verdict: Verdict, response: requests.Response) -> str:
+    """One line for a response that is not a page: what was asked, and why not."""
+    line = request_line(response.request)
+    status, reason = response.status_code, response.reason
+    if verdict is Verdict.REDIRECTED:
+        location = response.headers.get("Location", "?")
+        return redirect_message(line, status, location)
+    if verdict is Verdict.KEY_REJECTED:
+        return key_rejected_message(status, reason)
+    return failure_message(line, status, reason, response.text)
+
+
 def failure_message(request_line: str, status: int, reason: str, body: str) -> str:
     """One line for a failed request, quoting the start of the body."""
     body = " ".join(body.split())
@@ -166,6 +179,22 @@ def request_line(request: requests.PreparedRequest | None) -> str:
     parsed = urlparse(request.url)
     path = f"{parsed.path}?{parsed.query}" if parsed.query else parsed.path
     return f"{request.method or 'GET'} {path}"
+
+
+def api_timestamp(value: str, field: str) -> str:
+    """A timestamp from the API in the canonical form (see timestamps.py).
+
+    Raises:
+        APIError: It is not an ISO 8601 timestamp; names the field.
+    """
+    try:
+        return canonical(value)
+    except TimestampError:
+        msg = (
+            f"the API returned a `{field}` that is not an ISO 8601 timestamp: "
+            f"{value[:40]!r}"
+        )
+        raise APIError(msg) from None
 
 
 def gave_up_message(

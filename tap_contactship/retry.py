@@ -1,8 +1,7 @@
-"""When to retry, how long to wait, and the pause every request shares after a 429.
+"""When to retry and how long to wait: the policy behind the stream's backoff hooks.
 
-`call_with_retries` drives the SDK's own backoff hooks (`backoff_wait_generator`,
-`backoff_max_tries`, `backoff_jitter`, `backoff_handler`) the way the `backoff`
-library does, with the sleep passed in, so waits are testable without sleeping.
+Pure functions of an exception (and an attempt number): the `backoff` library
+drives the retries (see transport.py); these decide what it is told.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ import http.client
 import random
 import socket
 import ssl
-import threading
 import time
 import typing as t
 from dataclasses import dataclass
@@ -21,12 +19,8 @@ from http import HTTPStatus
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
-from tap_contactship.errors import FetchAbandonedError
-
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Generator
-
-_T = t.TypeVar("_T")
 
 #: Longest wait a ``Retry-After`` header can impose, in seconds.
 MAX_RETRY_AFTER = 300.0
@@ -179,6 +173,38 @@ def _chain(exception: BaseException) -> list[BaseException]:
     return found
 
 
+def backoff_wait() -> Generator[float, t.Any, None]:
+    """The waits between attempts, for `backoff_wait_generator`.
+
+    A 429 costs no wait here: it holds every request of the stream in the
+    throttle, for as long as its `Retry-After` says (see `throttle_pause`).
+    """
+    failures = 0
+    exception = yield  # type: ignore[misc]  # the backoff protocol: sent each failure
+    while True:
+        if is_throttled(exception):
+            wait = 0.0
+        else:
+            failures += 1
+            wait = backoff_step(failures)
+        exception = yield wait
+
+
+def retry_note(
+    exception: BaseException, tries: int, max_tries: int, wait: float
+) -> str:
+    """The WARNING for a failed attempt that will be retried."""
+    response = getattr(exception, "response", None)
+    if response is not None:
+        reason = f"{response.status_code} {response.reason}"
+    else:
+        reason = network_cause(exception)[0]
+    return (
+        f"request failed with {reason} (attempt {tries} of {max_tries}); "
+        f"retrying in {wait:.1f} s"
+    )
+
+
 def is_retriable(exception: BaseException) -> bool:
     """Whether another attempt could succeed."""
     if isinstance(exception, RetriableAPIError):
@@ -186,98 +212,3 @@ def is_retriable(exception: BaseException) -> bool:
     if isinstance(exception, NETWORK_ERRORS):
         return network_cause(exception)[1]
     return False
-
-
-def call_with_retries(
-    send: Callable[[], _T],
-    *,
-    wait_generator: Callable[[], Generator[float, t.Any, None]],
-    max_tries: int,
-    jitter: Callable[[float], float],
-    on_backoff: Callable[[dict[str, t.Any]], None],
-    clock: Clock = SYSTEM_CLOCK,
-    stop: threading.Event | None = None,
-) -> _T:
-    """Call ``send`` until it succeeds, fails for good, or runs out of tries.
-
-    Once ``stop`` is set, a failure is not retried: nobody wants the page.
-
-    Raises:
-        FetchAbandonedError: ``stop`` was set while retrying.
-        Exception: The last failure, once it is not worth retrying or the tries
-            are used up.
-    """
-    waits = wait_generator()
-    next(waits)  # the backoff protocol: primed once, then sent each failure
-    tries = 0
-    while True:
-        tries += 1
-        try:
-            return send()
-        except FetchAbandonedError:
-            raise
-        except Exception as exc:
-            if tries >= max_tries or not is_retriable(exc):
-                raise
-            if stop is not None and stop.is_set():
-                raise FetchAbandonedError from exc
-            wait = jitter(waits.send(exc))
-            on_backoff({"tries": tries, "wait": wait, "exception": exc})
-            if wait > 0:
-                clock.sleep(wait)
-
-
-class Throttle:
-    """How many pages a stream keeps in flight, and when all must hold.
-
-    A 429 means the API wants less from this client: every request waits out
-    the `Retry-After` (not just the one that got it), and the number of pages
-    fetched at once is halved; it grows back by one after a run of successes
-    (AIMD). Shared by the worker threads of one stream.
-    """
-
-    #: Successes, per page allowed in flight, before one more is allowed.
-    GROWTH_RUN = 4
-
-    def __init__(self, max_in_flight: int, clock: Clock = SYSTEM_CLOCK) -> None:
-        """Start at full concurrency, with nothing to wait for."""
-        self.max_in_flight = max_in_flight
-        self.limit = max_in_flight
-        self.clock = clock
-        self._resume_at = 0.0
-        self._successes = 0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        """Block until requests may be sent again."""
-        with self._lock:
-            target = self._resume_at
-        remaining = target - self.clock.monotonic()
-        if remaining > 0:
-            self.clock.sleep(remaining)
-        with self._lock:
-            # Cleared only if nobody asked for a longer pause meanwhile.
-            if self._resume_at == target:
-                self._resume_at = 0.0
-
-    def remaining(self) -> float:
-        """Seconds until requests may be sent again."""
-        with self._lock:
-            return max(0.0, self._resume_at - self.clock.monotonic())
-
-    def throttled(self, seconds: float) -> None:
-        """The API said 429: hold every request `seconds`, halve concurrency."""
-        with self._lock:
-            self._resume_at = max(self._resume_at, self.clock.monotonic() + seconds)
-            self.limit = max(1, self.limit // 2)
-            self._successes = 0
-
-    def succeeded(self) -> None:
-        """A request went through: after a run of them, allow one more in flight."""
-        with self._lock:
-            if self.limit >= self.max_in_flight:
-                return
-            self._successes += 1
-            if self._successes >= self.GROWTH_RUN * self.limit:
-                self.limit += 1
-                self._successes = 0

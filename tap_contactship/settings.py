@@ -6,13 +6,15 @@ wrong field does not end up in a log.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import ipaddress
 import json
+import os
+import re
 import typing as t
+from pathlib import Path
 from urllib.parse import urlparse
-
-from jsonschema import Draft7Validator
 
 from tap_contactship import __version__
 from tap_contactship.timestamps import TimestampError, parse_timestamp
@@ -20,34 +22,99 @@ from tap_contactship.timestamps import TimestampError, parse_timestamp
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from jsonschema import ValidationError
-
 DEFAULT_API_URL = "https://api.contactship.ai"
 DEFAULT_USER_AGENT = f"tap-contactship/{__version__}"
 ENV_PREFIX = "TAP_CONTACTSHIP_"
 
 
-def config_problems(
+#: What the SDK's validator (jsonschema) says after the value it quotes, and
+#: the schema keyword each phrase comes from.
+_SDK_PHRASES = [
+    (re.compile(r" is a required property$"), "required"),
+    (re.compile(r" is not of type .+$"), "type"),
+    (re.compile(r" is greater than the maximum of \S+$"), "maximum"),
+    (re.compile(r" is less than or equal to the minimum of \S+$"), "exclusiveMinimum"),
+    (re.compile(r" is less than the minimum of \S+$"), "minimum"),
+    (re.compile(r" is not one of \[.*\]$", re.DOTALL), "enum"),
+    (re.compile(r" (should be non-empty|is too short)$"), "minLength"),
+]
+_SDK_PATH = re.compile(r" in config\[(.+)\]$", re.DOTALL)
+
+
+def describe_sdk_errors(
+    errors: list[str],
     config: Mapping[str, t.Any],
     schema: dict[str, t.Any],
     *,
     source: str = "file",
 ) -> list[str]:
-    """Describe every invalid setting in one phrase each.
+    """The SDK's validation errors in one phrase each, without their values.
+
+    The SDK (jsonschema) quotes the offending value, which for a mistyped
+    `api_key` is the secret itself; the phrase names the setting and the rule.
 
     Args:
-        config: The settings as the tap received them.
+        errors: `ConfigValidationError.errors`, as the SDK formats them.
+        config: The settings as given (for a missing setting's near misses).
         schema: The tap's settings schema.
         source: ``file`` (a --config file), ``env`` (--config=ENV) or ``none``
             (no --config at all), for hints on where a missing setting goes.
     """
-    problems = [
-        _describe(error, config, schema, source)
-        for error in sorted(
-            Draft7Validator(schema).iter_errors(dict(config)),
-            key=lambda e: [str(part) for part in e.path],
+    problems = []
+    for error in errors:
+        path = _SDK_PATH.search(error)
+        name = ".".join(_names(path.group(1))) if path else "config"
+        said = error[: path.start()] if path else error
+        keyword = next((k for p, k in _SDK_PHRASES if p.search(said)), None)
+        if keyword == "required":
+            missing = _names(said.removesuffix(" is a required property"))[0]
+            where = _where_to_set(missing, config, schema, source)
+            problems.append(f"`{missing}` is required: {where}")
+            continue
+        rule = schema.get("properties", {}).get(name, {}).get(keyword or "")
+        problems.append(f"`{name}` {_phrase(keyword, rule)}")
+    return sorted(problems)
+
+
+def _names(quoted: str) -> list[str]:
+    return re.findall(r"'((?:[^'\\]|\\.)*)'", quoted) or [quoted]
+
+
+def _phrase(keyword: str | None, rule: t.Any) -> str:
+    listed = " or ".join(map(str, rule)) if isinstance(rule, list) else str(rule)
+    phrases = {
+        "type": f"must be of type {listed}",
+        "enum": "must be one of: " + listed.replace(" or ", ", "),
+        "minimum": f"must be at least {rule}",
+        "maximum": f"must be at most {rule}",
+        "exclusiveMinimum": f"must be greater than {rule}",
+        "minLength": "must not be empty",
+    }
+    return phrases.get(keyword or "", "is invalid")
+
+
+def given_settings(config: t.Any, *, parse_env_config: bool) -> dict[str, t.Any]:
+    """The settings as the SDK was given them: a dict or JSON files, and the env."""
+    found: dict[str, t.Any] = {}
+    paths = [] if config is None or isinstance(config, dict) else config
+    for path in [paths] if isinstance(paths, (str, Path)) else paths:
+        with contextlib.suppress(OSError, ValueError):
+            found.update(json.loads(Path(path).read_text(encoding="utf-8")))
+    found.update(config if isinstance(config, dict) else {})
+    if parse_env_config:
+        found.update(
+            {
+                name.removeprefix(ENV_PREFIX).lower(): value
+                for name, value in os.environ.items()
+                if name.startswith(ENV_PREFIX)
+            }
         )
-    ]
+    return found
+
+
+def extra_problems(config: Mapping[str, t.Any]) -> list[str]:
+    """What the schema cannot say: `api_url` safe for the key, `start_date` a date."""
+    problems = []
     url = config.get("api_url")
     if isinstance(url, str) and url:
         url_problem = api_url_problem(url)
@@ -60,31 +127,6 @@ def config_problems(
         except TimestampError:
             problems.append("`start_date` must be an ISO 8601 date-time")
     return problems
-
-
-def _describe(
-    error: ValidationError,
-    config: Mapping[str, t.Any],
-    schema: dict[str, t.Any],
-    source: str,
-) -> str:
-    if error.validator == "required":
-        missing = str(error.message).split("'")[1]
-        return (
-            f"`{missing}` is required: {_where_to_set(missing, config, schema, source)}"
-        )
-    name = ".".join(str(part) for part in error.path) or "config"
-    rule = error.validator_value
-    listed = " or ".join(map(str, rule)) if isinstance(rule, list) else str(rule)
-    phrases = {
-        "type": f"must be of type {listed}",
-        "enum": "must be one of: " + listed.replace(" or ", ", "),
-        "minimum": f"must be at least {rule}",
-        "maximum": f"must be at most {rule}",
-        "exclusiveMinimum": f"must be greater than {rule}",
-        "minLength": "must not be empty",
-    }
-    return f"`{name}` {phrases.get(str(error.validator), 'is invalid')}"
 
 
 def _where_to_set(

@@ -282,22 +282,23 @@ class ContactsStream(ContactshipStream):
 
     @override
     def offset_ignored(self, paginator: OverlapOffsetPaginator) -> bool:
-        """Keep what the first page gave; say when it may be a truncated list."""
-        cap = min(self.page_size, self.DOCUMENTED_CAP)
-        if paginator.emitted >= cap:
-            self.logger.warning(
-                "contacts: the API ignores limit/offset on /v1/contacts and returned "
-                "%d contacts; the list may be truncated at %d rows",
-                paginator.emitted,
-                paginator.emitted,
-            )
-            return False
-            self.logger.info(
-                "contacts: the API ignores limit/offset; all %d contacts fit in one "
-                "response",
-                paginator.emitted,
-            )
-        return True
+        """Keep what the first page gave; say when it may be a truncated list.
+
+        An answer shorter than the documented cap is the whole list, unless it
+        holds exactly the rows asked for: a server that honours `limit` but
+        not `offset` may have more.
+        """
+        asked = int(self.config["page_size"]) + 1
+        rows = paginator.emitted
+        if rows < self.DOCUMENTED_CAP and rows != asked:
+            return True
+        self.logger.warning(
+            "contacts: the API ignores limit/offset on /v1/contacts and returned "
+            "%d contacts; the list may be truncated at %d rows",
+            rows,
+            rows,
+        )
+        return False
 
 
 STREAMS: list[type[ContactshipStream]] = [

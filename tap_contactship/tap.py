@@ -10,15 +10,17 @@ from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_contactship import interrupts, streams
+from tap_contactship import streams
 from tap_contactship.errors import ConfigError
 from tap_contactship.output import BufferedSingerWriter
 from tap_contactship.redaction import install_redaction, register_secret
 from tap_contactship.settings import (
     DEFAULT_API_URL,
     DEFAULT_USER_AGENT,
-    config_problems,
+    describe_sdk_errors,
     env_problems,
+    extra_problems,
+    given_settings,
     unknown_settings,
 )
 
@@ -32,13 +34,8 @@ if t.TYPE_CHECKING:
 
 
 class TapContactship(Tap):
-    """Singer tap for Contactship, the AI phone-calling platform.
-
-    Reads phone numbers, calls, agents and contacts from the Contactship REST API
-    (`x-api-key` auth). Offset paging is checked page by page so that every row is
-    emitted exactly once, even when the server returns short pages or rows are
-    added or released mid-sync; 429 `Retry-After` is honoured.
-    """
+    # One line: `--about` puts it into a template that it dedents afterwards.
+    """Singer tap for Contactship, the AI phone-calling platform. Every row exactly once."""  # noqa: E501
 
     name = "tap-contactship"
     message_writer_class = BufferedSingerWriter
@@ -176,17 +173,20 @@ class TapContactship(Tap):
         parse_env_config: bool = False,
         **kwargs: t.Any,
     ) -> None:
-        """Build the tap, then check the settings with messages that name them.
+        """Build the tap; a bad setting is one line that names it.
 
-        The SDK validates too, but its messages quote the offending value, which
-        for a mistyped `api_key` is the secret itself: its verdict is replaced by
-        ours, which also says where a missing setting goes.
+        The SDK validates the settings; its messages quote the offending value,
+        which for a mistyped `api_key` is the secret itself, so they are said
+        again without it (and with where a missing setting goes).
 
         Raises:
             ConfigError: A setting is missing or invalid.
         """
+        schema = self.config_jsonschema
+        given = args[0] if args else kwargs.get("config")
+        source = "env" if parse_env_config else "file" if given else "none"
         if parse_env_config and validate_config:
-            problems = env_problems(os.environ, self.config_jsonschema)
+            problems = env_problems(os.environ, schema)
             if problems:
                 raise ConfigError("invalid config: " + "; ".join(problems))
         try:
@@ -196,27 +196,21 @@ class TapContactship(Tap):
                 parse_env_config=parse_env_config,
                 **kwargs,
             )
-            rejected = False
-        except ConfigValidationError:
-            rejected = True  # reported below, in our words
+        except ConfigValidationError as exc:
+            settings = given_settings(given, parse_env_config=parse_env_config)
+            problems = describe_sdk_errors(exc.errors, settings, schema, source=source)
+            problems += extra_problems(settings)
+            raise ConfigError("invalid config: " + "; ".join(problems)) from None
         key = str(self.config.get("api_key") or "")
         register_secret(key)
         register_secret(key.strip())
         install_redaction()
-        # Replaces the SDK's handlers, which exit 0 as if the sync had completed.
-        interrupts.install()
-        for unknown, guess in unknown_settings(self.config, self.config_jsonschema):
+        for unknown, guess in unknown_settings(self.config, schema):
             hint = f"; did you mean `{guess}`?" if guess else ""
             self.logger.warning("unknown setting `%s` is ignored%s", unknown, hint)
-        if validate_config:
-            given = args[0] if args else kwargs.get("config")
-            source = "env" if parse_env_config else "file" if given else "none"
-            problems = config_problems(
-                self.config, self.config_jsonschema, source=source
-            )
-            if problems or rejected:
-                found = problems or ["the settings do not match the tap's schema"]
-                raise ConfigError("invalid config: " + "; ".join(found))
+        problems = extra_problems(self.config) if validate_config else []
+        if problems:
+            raise ConfigError("invalid config: " + "; ".join(problems))
         if key != key.strip():
             self.logger.warning(
                 "`api_key` has leading or trailing spaces; they are ignored"
@@ -225,8 +219,3 @@ class TapContactship(Tap):
     @override
     def discover_streams(self) -> list[ContactshipStream]:
         return [stream_class(tap=self) for stream_class in streams.STREAMS]
-
-
-# `--about` prints the docstring as the description inside an indented template
-# that is dedented afterwards: a multi-line docstring would indent the whole page.
-TapContactship.__doc__ = " ".join((TapContactship.__doc__ or "").split())

@@ -401,7 +401,7 @@ class FakeContactship:
     def start(self, port: int = 0) -> FakeContactship:
         """Serve on 127.0.0.1 in a background thread."""
         handler = type("Handler", (_Handler,), {"api": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self._server = _Server(("127.0.0.1", port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -642,6 +642,14 @@ def faults(*, every_429: int, retry_after: str, every_500: int) -> Hook:
         return None
 
     return hook
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hung up (a page fetched ahead and abandoned, a tap
+        # that stopped) is not the server's error: nothing to print.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

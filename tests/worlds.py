@@ -289,7 +289,7 @@ def window_start(world: World, state: dict[str, Any] | None) -> datetime | None:
 def check_one_line_or_success(run: Run) -> None:
     """Exit 0, or one error line and a non-zero exit; never a traceback, the key."""
     exit_code = run.exit_code
-    assert "Traceback" not in run.stderr
+    assert "Traceback" not in run.stderr, run.stderr
     assert KEY not in run.stdout
     assert KEY not in run.stderr
     errors = [

@@ -12,10 +12,10 @@ import pytest
 import requests
 
 from tap_contactship.errors import APIError, FetchAbandonedError
-from tap_contactship.pagination import OverlapOffsetPaginator
 from tap_contactship.responses import Page, request_line
 from tap_contactship.streams import PhoneNumbersStream
 from tap_contactship.tap import TapContactship
+from tap_contactship.transport import PageClient
 from tests.conftest import FakeClock
 
 URL = "https://api.example.test/v1/phone-numbers"
@@ -124,7 +124,7 @@ def test_request_metrics_are_logged(requests_mock, caplog):
     assert duration["tags"]["status"] == "succeeded"
 
 
-def test_sync_costs_are_counted_per_request(requests_mock):
+def test_sync_costs_are_counted_per_request(requests_mock, caplog):
     class Costed(PhoneNumbersStream):
         def calculate_sync_cost(self, request, response, context):
             return {"requests": 1}
@@ -133,8 +133,10 @@ def test_sync_costs_are_counted_per_request(requests_mock):
     costed = stream(Costed, page_size=10)
 
     list(costed.get_records(None))
+    with caplog.at_level(logging.INFO):
+        costed.log_sync_costs()
 
-    assert costed._sync_costs == {"requests": 3}
+    assert "Total Sync costs for stream phone_numbers: {'requests': 3}" in caplog.text
 
 
 @pytest.mark.parametrize(
@@ -192,10 +194,6 @@ def test_backoff_waits_go_through_the_stream_clock(requests_mock):
     assert fake.slept[1] == 4.0
 
 
-def test_without_a_token_there_are_no_paging_parameters():
-    assert stream().get_url_params(None, None) == {}
-
-
 def test_a_request_line_names_method_path_and_query():
     assert request_line(None) == "GET ?"
     prepared = requests.Request("GET", URL, params={"limit": 5}).prepare()
@@ -209,9 +207,5 @@ def test_a_page_nobody_wants_any_more_is_not_requested(requests_mock):
     prepared = requests.Request("GET", URL).prepare()
 
     with pytest.raises(FetchAbandonedError):
-        stream()._send(prepared, None, stopped)
+        PageClient(stream(), None, stopped).send(prepared)
     assert requests_mock.call_count == 0
-
-
-def test_an_endpoint_ignoring_offset_is_not_complete_unless_a_stream_says_so():
-    assert stream().offset_ignored(OverlapOffsetPaginator(10)) is False

@@ -83,7 +83,7 @@ def test_a_lowered_limit_is_respected_for_new_pages():
         server,
         max_in_flight=6,
         limit=lambda: limit[0],
-        check=lambda: sizes.append(len(fetcher._in_flight)),
+        check=lambda: sizes.append(len(fetcher.in_flight)),
     )
     pages = fetcher.pages()
     next(pages)
@@ -139,7 +139,7 @@ def test_a_check_that_raises_stops_reading_and_abandons_pages_in_flight():
     with pytest.raises(SyncInterruptedError):
         next(pages)
     assert fetcher.stopped.is_set()
-    assert fetcher._in_flight == {}
+    assert fetcher.in_flight == {}
 
 
 def test_the_check_runs_while_a_slow_page_is_awaited(monkeypatch):

@@ -233,8 +233,8 @@ def test_memory_holds_only_a_window_of_ids():
 
     assert drive(paginator, data) == [r["id"] for r in data]
     assert paginator.emitted == 5000
-    assert len(paginator._seen._ids) == 100
-    assert len(paginator._reads) <= 12
+    assert len(paginator.seen) == 100
+    assert len(paginator.reads) <= 12
 
 
 def test_a_release_inside_the_window_is_handled_after_old_ids_are_forgotten():

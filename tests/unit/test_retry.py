@@ -1,4 +1,4 @@
-"""Backoff, Retry-After, network causes, the retry loop and the throttle."""
+"""Backoff, Retry-After, network causes and the throttle."""
 
 from __future__ import annotations
 
@@ -14,17 +14,15 @@ import requests
 import urllib3
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
-from tap_contactship.errors import FetchAbandonedError
 from tap_contactship.retry import (
     MAX_RETRY_AFTER,
-    Throttle,
     backoff_step,
-    call_with_retries,
     is_retriable,
     network_cause,
     parse_retry_after,
     throttle_pause,
 )
+from tap_contactship.throttle import Throttle
 from tests.conftest import FakeClock
 
 
@@ -146,95 +144,6 @@ def test_what_is_retriable():
     assert is_retriable(requests.exceptions.ReadTimeout())
     assert not is_retriable(FatalAPIError("400"))
     assert not is_retriable(ValueError("bug"))
-
-
-def expo() -> object:
-    yield
-    attempt = 0
-    while True:
-        attempt += 1
-        yield float(attempt)
-
-
-def retry(send, clock: FakeClock | None = None, **options):
-    """`call_with_retries` with the waits 1, 2, 3 s and nothing else to do."""
-    settings = {
-        "wait_generator": expo,
-        "max_tries": 5,
-        "jitter": lambda value: value,
-        "on_backoff": lambda details: None,
-        "clock": (clock or FakeClock()).clock,
-        **options,
-    }
-    return call_with_retries(send, **settings)
-
-
-def test_retries_until_success_sleeping_each_wait_once():
-    fake = FakeClock()
-    failures = [RetriableAPIError("500"), requests.exceptions.ReadTimeout()]
-    backoffs: list[dict[str, object]] = []
-
-    def send() -> str:
-        if failures:
-            raise failures.pop(0)
-        return "page"
-
-    result = retry(
-        send, fake, jitter=lambda value: value * 10, on_backoff=backoffs.append
-    )
-
-    assert result == "page"
-    assert fake.slept == [10.0, 20.0]
-    assert [b["tries"] for b in backoffs] == [1, 2]
-    assert [b["wait"] for b in backoffs] == [10.0, 20.0]
-
-
-def test_gives_up_after_max_tries_with_the_last_failure():
-    fake = FakeClock()
-    calls = []
-
-    def send() -> str:
-        calls.append(1)
-        raise RetriableAPIError(f"500 #{len(calls)}")
-
-    with pytest.raises(RetriableAPIError, match="500 #3"):
-        retry(send, fake, max_tries=3)
-    assert len(calls) == 3
-    assert fake.slept == [1.0, 2.0]
-
-
-def test_what_is_not_retriable_fails_at_once():
-    fake = FakeClock()
-
-    def send() -> str:
-        raise FatalAPIError("401")
-
-    with pytest.raises(FatalAPIError):
-        retry(send, fake)
-    assert fake.slept == []
-
-
-def test_an_abandoned_fetch_is_never_retried():
-    calls = []
-
-    def send() -> str:
-        calls.append(1)
-        raise FetchAbandonedError
-
-    with pytest.raises(FetchAbandonedError):
-        retry(send)
-    assert calls == [1]
-
-
-def test_a_stopped_fetch_is_abandoned_instead_of_retried():
-    stop = threading.Event()
-    stop.set()
-
-    def send() -> str:
-        raise RetriableAPIError("500")
-
-    with pytest.raises(FetchAbandonedError):
-        retry(send, stop=stop)
 
 
 def test_throttle_is_aimd():

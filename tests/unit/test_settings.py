@@ -6,8 +6,9 @@ import pytest
 
 from tap_contactship.settings import (
     api_url_problem,
-    config_problems,
+    describe_sdk_errors,
     env_problems,
+    extra_problems,
     unknown_settings,
 )
 from tap_contactship.tap import TapContactship
@@ -16,7 +17,39 @@ SCHEMA = TapContactship.config_jsonschema
 
 
 def test_a_valid_config_has_no_problems():
-    assert config_problems({"api_key": "k" * 8}, SCHEMA) == []
+    assert extra_problems({"api_key": "k" * 8}) == []
+    assert describe_sdk_errors([], {"api_key": "k" * 8}, SCHEMA) == []
+
+
+@pytest.mark.parametrize(
+    ("sdk_error", "problem"),
+    [
+        (
+            "1001 is greater than the maximum of 1000 in config['page_size']",
+            "`page_size` must be at most 1000",
+        ),
+        (
+            "0 is less than the minimum of 1 in config['page_size']",
+            "`page_size` must be at least 1",
+        ),
+        (
+            "0 is less than or equal to the minimum of 0 in config['request_timeout']",
+            "`request_timeout` must be greater than 0",
+        ),
+        (
+            "'both' is not one of ['inbound', 'outbound'] in config['phone_number_type']",
+            "`phone_number_type` must be one of: inbound, outbound",
+        ),
+        ("'' should be non-empty in config['api_key']", "`api_key` must not be empty"),
+        (
+            "'100' is not of type 'integer', 'null' in config['page_size']",
+            "`page_size` must be of type integer or null",
+        ),
+        ("'x' is something new in config['page_size']", "`page_size` is invalid"),
+    ],
+)
+def test_the_sdks_errors_are_said_again_without_their_values(sdk_error, problem):
+    assert describe_sdk_errors([sdk_error], {}, SCHEMA) == [problem]
 
 
 @pytest.mark.parametrize(
@@ -31,14 +64,16 @@ def test_a_valid_config_has_no_problems():
     ],
 )
 def test_a_missing_key_says_where_it_goes(source, hint):
-    (problem,) = config_problems({}, SCHEMA, source=source)
+    required = ["'api_key' is a required property"]
+    (problem,) = describe_sdk_errors(required, {}, SCHEMA, source=source)
 
     assert problem.startswith("`api_key` is required: ")
     assert hint in problem
 
 
 def test_a_near_miss_for_the_missing_key_is_named():
-    (problem,) = config_problems({"apikey": "k" * 8}, SCHEMA)
+    required = ["'api_key' is a required property"]
+    (problem,) = describe_sdk_errors(required, {"apikey": "k" * 8}, SCHEMA)
 
     assert (
         problem
@@ -48,7 +83,8 @@ def test_a_near_miss_for_the_missing_key_is_named():
 
 def test_values_are_never_quoted():
     secret = "cs_live_abcdef123456"
-    problems = config_problems({"api_key": secret, "page_size": secret}, SCHEMA)
+    sdk_error = f"'{secret}' is not of type 'integer', 'null' in config['page_size']"
+    problems = describe_sdk_errors([sdk_error], {"page_size": secret}, SCHEMA)
 
     assert problems == ["`page_size` must be of type integer or null"]
 
