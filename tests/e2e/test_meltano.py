@@ -13,6 +13,7 @@ import subprocess
 
 import pytest
 
+from tests.conftest import emitted
 from tests.e2e.conftest import ROOT, duckdb_rows, psql
 from tests.fake_contactship import DEFAULT_KEY
 
@@ -72,7 +73,7 @@ def test_state_is_kept_by_meltano(meltano, api):
     state = json.loads(meltano("state", "get", state_id).stdout)
     assert (
         state["singer_state"]["bookmarks"]["calls"]["replication_key_value"]
-        == api.calls[-1]["created_at"]
+        == emitted(api.calls)[-1]["created_at"]
     )
 
 

@@ -89,8 +89,16 @@ def two_orgs() -> Iterator[tuple[FakeContactship, FakeContactship]]:
         yield acme, globex
 
 
-def test_several_organizations_load_side_by_side(meltano: Meltano, two_orgs):
+def test_several_organizations_load_side_by_side(
+    installed_meltano: str, two_orgs, tmp_path
+):
     acme, globex = two_orgs
+    project = copy_of_the_project(tmp_path / "agency")
+    example = (project / "organizations/example.meltano.yml.sample").read_text()
+    for name in ("acme", "globex"):
+        organization = project / f"organizations/{name}.meltano.yml"
+        organization.write_text(example.replace("acme", name))
+    meltano = Meltano(installed_meltano, tmp_path, project=project)
     warehouse = meltano.workdir / "warehouse.duckdb"
     env = {
         "TAP_CONTACTSHIP__ACME_API_KEY": acme.api_key,
