@@ -86,11 +86,6 @@ class ContactshipStream(RESTStream[PageToken]):
         session.proxies, session.verify = found["proxies"], found["verify"]
         return session
 
-    @property
-    def request_timeout(self) -> float:
-        """Seconds to wait for a response (config numbers arrive as Decimal)."""
-        return float(self.config["request_timeout"])
-
     @cached_property
     def throttle(self) -> Throttle:
         """Pages in flight and the shared pause after a 429."""
@@ -121,18 +116,10 @@ class ContactshipStream(RESTStream[PageToken]):
             if not self.offset_may_be_ignored:
                 raise
             complete = self.offset_ignored(paginator)
-        for warning in paginator.warnings:
-            self.logger.warning("%s: %s", self.name, warning)
         # Reached after the SDK wrote the last record: only a list read whole
         # lets a target retire the rows it did not contain.
         complete = complete and paginator.complete
-        end_version(self._owner.message_writer, self.stream_maps, complete=complete)
-        if self.emit_activate_version_messages and not complete:
-            self.logger.warning(
-                "%s: the list may be incomplete, so no ACTIVATE_VERSION is sent: "
-                "no row is deleted in the warehouse this run",
-                self.name,
-            )
+        end_version(self, self._owner.message_writer, complete=complete)
 
     def offset_ignored(self, paginator: OverlapOffsetPaginator) -> bool:  # noqa: ARG002
         """Whether the rows read are the whole list although `offset` is ignored."""
@@ -140,12 +127,7 @@ class ContactshipStream(RESTStream[PageToken]):
 
     @override
     def parse_response(self, response: requests.Response) -> Page:
-        return responses.envelope_page(self.decode(response))
-
-    def decode(self, response: requests.Response) -> t.Any:
-        """The body as JSON (`MalformedBodyError` if it is not)."""
-        content_type = response.headers.get("Content-Type")
-        return responses.decode_json(response.content, content_type)
+        return responses.envelope_page(responses.body(response))
 
     @override
     def validate_response(self, response: requests.Response) -> None:

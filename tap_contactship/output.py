@@ -37,6 +37,7 @@ from singer_sdk.io_base import SingerWriter
 from singer_sdk.singerlib import ActivateVersionMessage, RecordMessage
 
 if t.TYPE_CHECKING:
+    from singer_sdk import Stream
     from singer_sdk.singerlib.encoding.simple import Message
 
 
@@ -66,14 +67,20 @@ def flush_writers() -> None:
         writer.flush()
 
 
-def end_version(writer: t.Any, stream_maps: list[t.Any], *, complete: bool) -> None:
-    """A stream ended: its held ACTIVATE_VERSION follows, if its list is whole."""
+def end_version(stream: Stream, writer: t.Any, *, complete: bool) -> None:
+    """`stream` ended: its held ACTIVATE_VERSION follows, if its list is whole."""
     if isinstance(writer, BufferedSingerWriter):
-        for stream_map in stream_maps:
+        for stream_map in stream.stream_maps:
             if complete:
                 writer.activate(stream_map.stream_alias)
             else:
                 writer.discard(stream_map.stream_alias)
+    if stream.emit_activate_version_messages and not complete:
+        stream.logger.warning(
+            "%s: the list may be incomplete, so no ACTIVATE_VERSION is sent: "
+            "no row is deleted in the warehouse this run",
+            stream.name,
+        )
 
 
 def records_written() -> int:

@@ -16,9 +16,16 @@ from singer_sdk.exceptions import RetriableAPIError
 
 from tap_contactship.errors import APIError, MalformedResponseError
 from tap_contactship.retry import network_cause
-from tap_contactship.timestamps import TimestampError, canonical
+from tap_contactship.timestamps import (
+    TimestampError,
+    canonical,
+    canonical_timestamp,
+    parse_timestamp,
+)
 
 if t.TYPE_CHECKING:
+    from datetime import datetime
+
     import requests
 
 #: How much of an error body to quote in a message.
@@ -55,6 +62,15 @@ def decode_json(body: bytes, content_type: str | None) -> t.Any:
             f"{len(body)} bytes; truncated or an HTML page?)"
         )
         raise MalformedBodyError(msg) from None
+
+
+def body(response: requests.Response) -> t.Any:
+    """A response's body as JSON.
+
+    Raises:
+        MalformedBodyError: It is not JSON.
+    """
+    return decode_json(response.content, response.headers.get("Content-Type"))
 
 
 def envelope_page(payload: t.Any) -> Page:
@@ -195,6 +211,28 @@ def api_timestamp(value: str, field: str) -> str:
             f"{value[:40]!r}"
         )
         raise APIError(msg) from None
+
+
+def instant(value: str) -> datetime:
+    """A timestamp from the API as an instant.
+
+    Raises:
+        APIError: It is not ISO 8601 (a bookmark taken from it would be wrong).
+    """
+    try:
+        return parse_timestamp(value)
+    except TimestampError:
+        msg = f"the API returned a timestamp that is not ISO 8601: {value[:40]!r}"
+        raise APIError(msg) from None
+
+
+def out_of_order_message(call: dict[str, t.Any], previous: datetime) -> str:
+    """One line for a call that came before the one it follows in `created_at`."""
+    return (
+        "the API returned calls out of `created_at` order, so a bookmark would be "
+        f"wrong; it may be ignoring order=asc ({call['created_at']} came after "
+        f"{canonical_timestamp(previous)})"
+    )
 
 
 def gave_up_message(

@@ -13,7 +13,6 @@ from tap_contactship.client import ContactshipStream
 from tap_contactship.errors import APIError
 from tap_contactship.timestamps import (
     TimestampError,
-    canonical_timestamp,
     parse_timestamp,
 )
 
@@ -180,26 +179,13 @@ class CallsStream(ContactshipStream):
             created = row.get("created_at")
             # Parsed even without a window: a garbled value must not become the
             # bookmark that the next run starts from.
-            created_at = None if created is None else _api_timestamp(created)
+            created_at = None if created is None else responses.instant(created)
             if created_at is not None:
                 if previous is not None and created_at < previous:
-                    msg = (
-                        "the API returned calls out of `created_at` order, so a "
-                        "bookmark would be wrong; it may be ignoring order=asc "
-                        f"({created} came after {canonical_timestamp(previous)})"
-                    )
-                    raise APIError(msg)
+                    raise APIError(responses.out_of_order_message(row, previous))
                 previous = created_at
             if start is None or created_at is None or created_at >= start:
                 yield row
-
-
-def _api_timestamp(value: str) -> datetime:
-    try:
-        return parse_timestamp(value)
-    except TimestampError:
-        msg = f"the API returned a timestamp that is not ISO 8601: {value[:40]!r}"
-        raise APIError(msg) from None
 
 
 class AgentsStream(ContactshipStream):
@@ -278,7 +264,7 @@ class ContactsStream(ContactshipStream):
     @override
     def parse_response(self, response: requests.Response) -> Page:
         """Read the bare JSON array the docs show (or a `data` envelope)."""
-        return responses.list_or_envelope_page(self.decode(response))
+        return responses.list_or_envelope_page(responses.body(response))
 
     @override
     def offset_ignored(self, paginator: OverlapOffsetPaginator) -> bool:

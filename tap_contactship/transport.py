@@ -87,9 +87,13 @@ class PageClient:
                 check=interrupts.check,
             )
             self.stopped = fetcher.stopped
-            for rows in fetcher.pages():
-                progress.update(paginator.emitted, paginator.count)
-                yield from rows
+            try:
+                for rows in fetcher.pages():
+                    progress.update(paginator.emitted, paginator.count)
+                    yield from rows
+            finally:
+                for warning in paginator.warnings:
+                    stream.logger.warning("%s: %s", stream.name, warning)
 
     def fetch(self, token: PageToken) -> Page:
         """The page at `token`, retried as the stream's backoff hooks say.
@@ -137,7 +141,8 @@ class PageClient:
             raise FetchAbandonedError
         response = stream.requests_session.send(
             request,
-            timeout=stream.request_timeout,
+            # Config numbers arrive as Decimal, which sockets refuse.
+            timeout=float(stream.config["request_timeout"]),
             allow_redirects=stream.allow_redirects,
         )
         self.log_duration(response)
