@@ -18,10 +18,10 @@ full-table stream's records, and a target that receives it deletes (or
 soft-deletes) every row of an older version: if the sync then failed halfway,
 rows not yet read again would be gone from the warehouse. Held here, a
 stream's message is written only when that stream says it handed over its
-last record of a complete list (`activate`), right after that record and
-before the stream's next STATE; a stream that fails, or whose list may be
-incomplete, never activates its version, whatever the other streams do. This
-is Singer's original rule (singer-io tap-postgres full_table).
+last record of a complete list (`activate`), before the stream's next STATE
+(in BATCH mode, the one after its last BATCH message); a stream that fails, or
+whose list may be incomplete, never activates its version, whatever the other
+streams do. This is Singer's original rule (singer-io tap-postgres full_table).
 """
 
 from __future__ import annotations
@@ -34,7 +34,12 @@ from decimal import Decimal
 
 import orjson
 from singer_sdk.io_base import SingerWriter
-from singer_sdk.singerlib import ActivateVersionMessage, RecordMessage
+from singer_sdk.singerlib import (
+    ActivateVersionMessage,
+    RecordMessage,
+    SchemaMessage,
+    StateMessage,
+)
 
 if t.TYPE_CHECKING:
     from singer_sdk import Stream
@@ -64,6 +69,7 @@ def flush_writers() -> None:
     still hands over what it read.
     """
     for writer in list(_WRITERS):
+        writer.write_ready()
         writer.flush()
 
 
@@ -102,6 +108,7 @@ class BufferedSingerWriter(SingerWriter):
         self._prefixes: dict[str, str] = {}
         self.records = 0
         self._held: dict[str, ActivateVersionMessage] = {}
+        self._ready: list[ActivateVersionMessage] = []
         _WRITERS.add(self)
 
     def serialize_message(self, message: Message) -> str:
@@ -126,19 +133,26 @@ class BufferedSingerWriter(SingerWriter):
         if isinstance(message, ActivateVersionMessage):
             self._held[message.stream] = message
             return
+        if isinstance(message, (StateMessage, SchemaMessage)):
+            self.write_ready()
         self._lines.append(self.format_message(message) + "\n")
         self.flush()
 
     def activate(self, stream: str) -> None:
         """`stream` handed over the last record of a complete list.
 
-        Its held ACTIVATE_VERSION, if any, is written now: after that record,
-        before the stream's next STATE. Other streams' messages stay held.
+        Its held ACTIVATE_VERSION, if any, follows before the next STATE (in
+        BATCH mode, the one after the stream's last BATCH message), the next
+        stream's SCHEMA, or the end of the output. Other streams' stay held.
         """
         message = self._held.pop(stream, None)
         if message is not None:
-            self._lines.append(self.format_message(message) + "\n")
-            self.flush()
+            self._ready.append(message)
+
+    def write_ready(self) -> None:
+        """Write the ACTIVATE_VERSION messages of streams that ended whole."""
+        self._lines += [self.format_message(m) + "\n" for m in self._ready]
+        self._ready.clear()
 
     def discard(self, stream: str) -> None:
         """`stream` ended without a complete list: its version is never activated."""

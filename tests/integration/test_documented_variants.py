@@ -109,3 +109,36 @@ def test_an_error_raised_inside_the_sdk_is_one_line_not_a_traceback(
     errors = [line for line in run.stderr.splitlines() if "error" in line.lower()]
     assert len(errors) == 1, run.stderr
     assert errors[0].startswith("tap-contactship: error: the sync failed: " + cause)
+
+
+def test_in_batch_mode_a_version_follows_the_streams_last_batch_not_a_cut_list(
+    api, tmp_path
+):
+    api.seed_phone_numbers(30)
+    api.seed(calls=40, agents=3, contacts=150)
+    api.contacts_paging = False
+    config = tap_config(
+        api,
+        emit_activate_version_messages=True,
+        batch_config={
+            "encoding": {"format": "jsonl", "compression": "gzip"},
+            "storage": {"root": f"file://{tmp_path}", "prefix": "batch-"},
+            "batch_size": 7,
+        },
+    )
+
+    run = sync(config, streams=STREAMS)
+
+    assert run.exit_code == 0, run.stderr
+    activated = [m["stream"] for m in run.of_type("ACTIVATE_VERSION")]
+    assert sorted(activated) == ["agents", "phone_numbers"]
+    for stream in activated:
+        kinds = [
+            m["type"]
+            for m in run.messages
+            if m.get("stream") == stream or m["type"] == "STATE"
+        ]
+        # Right after its last BATCH, before any later STATE (the SDK writes
+        # none after an unchanged one: then it ends the output).
+        last_batch = len(kinds) - 1 - kinds[::-1].index("BATCH")
+        assert kinds[last_batch + 1] == "ACTIVATE_VERSION", stream
