@@ -396,7 +396,11 @@ def request_bound(world: World, stream: str, rows: int) -> int:
     and, when `count` is too high, the pages fetched ahead into rows that do
     not exist. Each retried fault and each change mid-sync may cost more.
     """
-    extra = 5 * len(world.faults) + 3 * len(world.churn)
+    # A row created between two pages can make a short last page look like a
+    # cap confirmed (both pages the same length): the pages then fetched ahead
+    # at that stride are wasted, as many as are in flight.
+    per_change = 3 + world.concurrency - 1
+    extra = 5 * len(world.faults) + per_change * len(world.churn)
     if stream == "agents" and world.agents_envelope == "status":
         return 1 + extra
     if stream == "contacts" and not world.contacts_paging:
