@@ -151,8 +151,8 @@ class OverlapOffsetPaginator:
         if self.finished:
             return []
         first = self.token
-        if self._suspected_cap is not None:
-            return [first]
+        if self._probing or self._suspected_cap is not None:
+            return [first]  # what follows depends on what this page shows
         tokens = [first]
         limit = self._full_limit
         offset = first.offset + first.limit - 1

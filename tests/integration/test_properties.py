@@ -115,6 +115,18 @@ def run_checked(
         churn=[(1, "add_call", 0)],
     )
 )
+# One number, a server serving one row per request and a `count` too high:
+# pages were fetched ahead of a probe (a read whose answer decides what
+# follows) into rows that did not exist.
+@example(
+    World.plain(
+        created={"phone_numbers": [EPOCH]},
+        count_errors={"phone_numbers": 5},
+        max_limits={"phone_numbers": 1},
+        page_size=1,
+        concurrency=5,
+    )
+)
 def test_every_world_is_read_exactly_once_within_the_request_bound(world):
     with served(world) as api:
         _, before, after = run_checked(api, world)
