@@ -271,7 +271,8 @@ settings.register_profile(
 )
 settings.register_profile(
     "long",
-    max_examples=3000,
+    # The README test runs the README's command with a few, to see it works.
+    max_examples=int(os.environ.get("CONTACTSHIP_PROPERTY_EXAMPLES", "3000")),
     deadline=None,
     phases=[p for p in Phase if p is not Phase.explain],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

@@ -100,6 +100,7 @@ def test_every_readme_command_runs_as_written_in_a_fresh_clone(
         TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA="readme",
         MELTANO_SEND_ANONYMOUS_USAGE_STATS="false",
         MELTANO_CLI_DISABLE_VERSION_CHECK="true",
+        CONTACTSHIP_PROPERTY_EXAMPLES="3",
     )
 
     result = subprocess.run(
