@@ -182,13 +182,14 @@ class OverlapOffsetPaginator:
             raise ValueError(msg)
         first_request = self.requests == 0
         self.requests += 1
+        count_before = self.count
         if page.total is not None:
             self.count = page.total
         self._check_budget()
 
         offset, rows = token.offset, page
-        overlapped = not first_request and not self._probing
-        self._probing = False
+        probe, self._probing = self._probing, False
+        overlapped = not first_request and not probe
         if offset > 0 and rows and self._id(rows[0]) == self._first_id:
             # The first row can only be at offset 0: new rows sort after it,
             # and once released it is gone.
@@ -198,11 +199,10 @@ class OverlapOffsetPaginator:
                 "list cannot be read completely"
             )
             raise OffsetIgnoredError(msg)
-        if (
-            overlapped
-            and offset > 0
-            and (not rows or self._id(rows[0]) not in self.seen)
-        ):
+        shifted = overlapped and (not rows or self._id(rows[0]) not in self.seen)
+        # A probe has no anchor to show a shift; a `count` that dropped does.
+        released = probe and (page.total or 0) < (count_before or 0)
+        if offset > 0 and (shifted or released):
             # Rows before `offset` moved forward (one was released) or the list
             # got shorter than `offset`: some may have slid past us.
             self._step_back(offset)
