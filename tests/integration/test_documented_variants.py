@@ -16,6 +16,15 @@ from tests.fake_contactship import PATHS
 STREAMS = ["phone_numbers", "calls", "agents", "contacts"]
 
 
+def kinds_of(run, stream: str) -> list[str]:
+    """The types of the stream's messages and of every STATE, in order."""
+    return [
+        m["type"]
+        for m in run.messages
+        if m.get("stream") == stream or m["type"] == "STATE"
+    ]
+
+
 def test_a_cut_contacts_list_is_never_retired_by_the_streams_around_it(api):
     api.seed_phone_numbers(30)
     api.seed(calls=40, agents=3, contacts=150)
@@ -28,11 +37,7 @@ def test_a_cut_contacts_list_is_never_retired_by_the_streams_around_it(api):
     assert sorted(activated) == ["agents", "phone_numbers"]
     assert "contacts: the list may be incomplete" in run.stderr
     for stream in activated:
-        kinds = [
-            m["type"]
-            for m in run.messages
-            if m.get("stream") == stream or m["type"] == "STATE"
-        ]
+        kinds = kinds_of(run, stream)
         last_record = len(kinds) - 1 - kinds[::-1].index("RECORD")
         assert kinds[last_record + 1 : last_record + 3] == [
             "ACTIVATE_VERSION",
@@ -133,11 +138,7 @@ def test_in_batch_mode_a_version_follows_the_streams_last_batch_not_a_cut_list(
     activated = [m["stream"] for m in run.of_type("ACTIVATE_VERSION")]
     assert sorted(activated) == ["agents", "phone_numbers"]
     for stream in activated:
-        kinds = [
-            m["type"]
-            for m in run.messages
-            if m.get("stream") == stream or m["type"] == "STATE"
-        ]
+        kinds = kinds_of(run, stream)
         # Right after its last BATCH, before any later STATE (the SDK writes
         # none after an unchanged one: then it ends the output).
         last_batch = len(kinds) - 1 - kinds[::-1].index("BATCH")
