@@ -130,11 +130,23 @@ CALLED_CONTACTS = 50
 CALLING_NUMBERS = 4
 
 
+#: Every documented `call_status`, each with the `call_result` it implies.
+CALL_OUTCOMES = [
+    ("completed", "answered"),
+    ("no-answer", "no_answer"),
+    ("busy", "busy"),
+    ("voice_mail", "voicemail"),
+    ("in-progress", None),
+    ("failed", "failed"),
+    ("answering-machine", "voicemail"),
+]
+
+
 def make_call(n: int, *, created: datetime | None = None) -> dict[str, Any]:
-    """The n-th call; one every ten minutes from 2026-01-01, cycling outcomes."""
+    """The n-th call; one every ten minutes from 2026-01-01, cycling outcomes.
+    Most outbound calls belong to one of three campaigns."""
     created = created or EPOCH + timedelta(minutes=10 * n)
-    statuses = ["completed", "no-answer", "busy", "voice_mail", "in-progress"]
-    status = statuses[n % len(statuses)]
+    status, result = CALL_OUTCOMES[n % len(CALL_OUTCOMES)]
     finished = status != "in-progress"
     outbound = n % 4 != 0
     caller = f"+52155{n % CALLED_CONTACTS:08d}"
@@ -144,20 +156,22 @@ def make_call(n: int, *, created: datetime | None = None) -> dict[str, Any]:
         "from": phone_number(n % CALLING_NUMBERS) if outbound else caller,
         "call_record": f"https://records.example/{n}.mp3" if finished else None,
         "call_status": status,
-        "call_result": "answered" if status == "completed" else "no_answer",
-        "disconnection_reason": "agent_hangup" if finished else None,
+        "call_result": result,
+        "disconnection_reason": ["agent_hangup", "user_hangup"][n % 2]
+        if finished
+        else None,
         "finished_at": iso(created + timedelta(minutes=3)) if finished else None,
         "start_at": iso(created),
         "duration": 180 + n % 60 if finished else 0,
         "call_analysis": {
             "summary": f"Call {n}",
-            "sentiment": "positive",
+            "sentiment": ["positive", "neutral", "negative"][n % 3],
             "score": n % 10,
         },
         "type": "ai_call",
         "created_at": iso(created),
         "agent_id": AGENT_IDS[n % len(AGENT_IDS)],
-        "campaign_id": None,
+        "campaign_id": f"campaign-{n % 3}" if outbound and n % 5 else None,
         "contact": {
             "id": contact_id(n % CALLED_CONTACTS),
             "full_name": f"Persona {n % CALLED_CONTACTS}",

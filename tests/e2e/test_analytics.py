@@ -1,27 +1,51 @@
 """The dbt package, built by the pipeline, checked against the fake API's own rows.
 
 Each mart's numbers are computed here independently from the rows the fake API
-served, then compared with what dbt built in the warehouse, after a first run
-and after a second one in which calls inside the look-back changed status.
+served, then compared with what dbt built in the warehouse, after each of three
+runs with changes between them (calls changed inside the look-back, new calls,
+a released number, a renamed agent). The incremental marts must then equal a
+`--full-refresh` build row for row.
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Meltano, duckdb_rows, psql
+from tests.e2e.conftest import (
+    DUCKDB_PYTHON,
+    Meltano,
+    copy_of_the_project,
+    duckdb_rows,
+    psql,
+)
 from tests.e2e.test_production import fail_after_first_page
 from tests.e2e.test_warehouses import Extract, extract_and_load
-from tests.fake_contactship import FakeContactship
+from tests.fake_contactship import FakeContactship, make_call
 from tests.warehouses import BigQuery, Snowflake
 
 pytestmark = pytest.mark.e2e
 
 Rows = list[list[Any]]
+Query = Callable[[str], Rows]
+
+#: Every model the package builds, staging and marts.
+MARTS = [
+    "fct_calls",
+    "dim_agents",
+    "agent_daily_performance",
+    "campaign_performance",
+    "call_outcomes",
+    "call_transcript_turns",
+    "contact_outreach",
+    "phone_number_usage",
+]
 
 
 @pytest.fixture
@@ -31,93 +55,248 @@ def org() -> Iterator[FakeContactship]:
         yield fake
 
 
-def expected_daily(api: FakeContactship) -> dict[tuple[str, str], tuple[Any, ...]]:
-    names = {agent["id"]: agent["name"] for agent in api.agents}
-    days: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0, 0.0])
-    for call in api.calls:
-        day = days[(call["agent_id"], call["created_at"][:10])]
-        day[0] += 1
-        day[1] += call["call_status"] == "completed"
-        day[2] += call["duration"]
-    return {
-        key: (names.get(key[0]), calls, done, done / calls, total)
-        for key, (calls, done, total) in days.items()
-    }
+def day(value: Any) -> str:
+    return str(value)[:10]
 
 
-def expected_outreach(api: FakeContactship) -> dict[str, tuple[int, str | None]]:
-    calls_by_contact: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for call in api.calls:
-        calls_by_contact[call["contact"]["id"]].append(call)
-    outreach = {}
-    for contact in api.contacts:
-        calls = sorted(calls_by_contact[contact["id"]], key=lambda c: c["created_at"])
-        outreach[contact["id"]] = (
-            len(calls),
-            calls[-1]["call_status"] if calls else None,
-        )
-    return outreach
+def moment(value: Any) -> str | None:
+    """A timestamp as `YYYY-MM-DD HH:MM:SS`, whatever the warehouse returned
+    (bqemulator's REST API: microseconds since the epoch)."""
+    if value in (None, ""):
+        return None
+    if str(value).isdigit():
+        value = datetime.fromtimestamp(int(value) / 1e6, timezone.utc)
+    return str(value).replace("T", " ")[:19]
 
 
-def expected_usage(api: FakeContactship) -> dict[str, int]:
-    used: dict[str, int] = defaultdict(int)
-    for call in api.calls:
-        used[call["from"]] += 1
-    return {
-        number["phone_number"]: used[number["phone_number"]]
-        for number in api.phone_numbers
-    }
+def number(value: Any) -> float | None:
+    return None if value in (None, "") else float(value)
 
 
-def check_marts(api: FakeContactship, query: Callable[[str], Rows]) -> None:
+def flag(value: Any) -> bool:
+    """A boolean as DuckDB, BigQuery or Snowflake (True) or psql (`t`) gives it."""
+    assert value in (True, False, "t", "f", "true", "false"), value
+    return value in (True, "t", "true")
+
+
+def text(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def transcript(api: FakeContactship, call: dict[str, Any]) -> list[dict[str, Any]]:
+    turns: list[dict[str, Any]] = api.with_transcript(call)["chat_history"]
+    return turns
+
+
+class Expected:
+    """Each mart's rows, computed from the rows the fake API serves."""
+
+    def __init__(
+        self, api: FakeContactship, kept: list[dict[str, Any]] | None = None
+    ) -> None:
+        self.api = api
+        self.calls = api.calls
+        #: Numbers the API released that the loader keeps (target-duckdb
+        #: ignores ACTIVATE_VERSION).
+        self.numbers = [*api.phone_numbers, *(kept or [])]
+        self.names = {agent["id"]: agent["name"] for agent in api.agents}
+
+    def daily(self) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+        days: dict[tuple[str, str], list[Any]] = defaultdict(lambda: [0, 0, 0.0])
+        for call in self.calls:
+            row = days[(call["agent_id"], call["created_at"][:10])]
+            row[0] += 1
+            row[1] += call["call_status"] == "completed"
+            row[2] += call["duration"]
+        return {
+            key: (self.names.get(key[0]), calls, done, done / calls, total)
+            for key, (calls, done, total) in days.items()
+        }
+
+    def campaigns(self) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+        days: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        for call in self.calls:
+            if call["campaign_id"]:
+                days[(call["campaign_id"], call["created_at"][:10])].append(call)
+        return {
+            key: (
+                len(calls),
+                sum(c["call_status"] == "completed" for c in calls),
+                sum(c["duration"] for c in calls),
+                len({c["contact"]["id"] for c in calls}),
+                len({c["agent_id"] for c in calls}),
+            )
+            for key, calls in days.items()
+        }
+
+    def outcomes(self) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+        groups: dict[tuple[Any, ...], list[float]] = defaultdict(lambda: [0, 0.0])
+        for call in self.calls:
+            key = (
+                call["agent_id"],
+                call["created_at"][:10],
+                call["call_status"],
+                call["call_result"],
+                call["disconnection_reason"],
+                call["call_analysis"]["sentiment"],
+            )
+            groups[key][0] += 1
+            groups[key][1] += call["duration"]
+        return {key: (calls, total) for key, (calls, total) in groups.items()}
+
+    def outreach(self) -> dict[str, tuple[int, str | None, bool]]:
+        by_contact: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for call in self.calls:
+            by_contact[call["contact"]["id"]].append(call)
+        outreach = {}
+        for contact in self.api.contacts:
+            calls = sorted(by_contact[contact["id"]], key=lambda c: c["created_at"])
+            last = calls[-1]["call_status"] if calls else None
+            outreach[contact["id"]] = (len(calls), last, not calls)
+        return outreach
+
+    def usage(self) -> dict[str, tuple[int, int, str | None]]:
+        """Outbound calls only: an inbound call's `from` is the caller's."""
+        placed: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for call in self.calls:
+            if call["direction"] == "outbound":
+                placed[call["from"]].append(call)
+        usage = {}
+        for row in self.numbers:
+            calls = placed[row["phone_number"]]
+            last = max((c["created_at"] for c in calls), default=None)
+            done = sum(c["call_status"] == "completed" for c in calls)
+            usage[row["phone_number"]] = (len(calls), done, moment(last))
+        return usage
+
+    def agents(self) -> dict[str, tuple[Any, ...]]:
+        calls: dict[str, list[str]] = defaultdict(list)
+        for call in self.calls:
+            calls[call["agent_id"]].append(call["created_at"])
+        return {
+            agent["id"]: (
+                agent["name"],
+                len(agent["prompt"]),
+                len(calls[agent["id"]]),
+                moment(min(calls[agent["id"]], default=None)),
+                moment(max(calls[agent["id"]], default=None)),
+            )
+            for agent in self.api.agents
+        }
+
+    def turns(self) -> dict[tuple[str, int], tuple[str, str, int]]:
+        return {
+            (call["id"], index): (turn["role"], turn["content"], len(turn["content"]))
+            for call in self.calls
+            for index, turn in enumerate(transcript(self.api, call))
+        }
+
+
+def check_marts(
+    api: FakeContactship,
+    query: Query,
+    schema: str = "contactship",
+    transcripts: bool = False,
+    kept: list[dict[str, Any]] | None = None,
+) -> None:
+    """Every mart's rows for one raw schema equal what the API's rows say."""
+    expected = Expected(api, kept)
+
+    def rows(sql: str) -> Rows:
+        return query(sql.format(where=f"where source_relation = '{schema}'"))
+
     daily = {
-        (row[0], str(row[2])[:10]): (
-            row[1],
+        (row[0], day(row[2])): (
+            text(row[1]),
             int(row[3]),
             int(row[4]),
-            float(row[5]),
-            float(row[6]),
+            number(row[5]),
+            number(row[6]),
         )
-        for row in query(
+        for row in rows(
             "select agent_id, agent_name, call_day, calls, completed_calls, "
             "completion_rate, total_duration_seconds "
-            "from analytics.agent_daily_performance"
+            "from analytics.agent_daily_performance {where}"
         )
     }
-    expected = expected_daily(api)
-    assert daily.keys() == expected.keys()
-    for key, (name, calls, done, rate, total) in expected.items():
+    assert daily.keys() == expected.daily().keys()
+    for key, (name, calls, done, rate, total) in expected.daily().items():
         got = daily[key]
         assert got[:3] == (name, calls, done), key
         assert got[3] == pytest.approx(rate)
         assert got[4] == pytest.approx(total)
 
-    outreach = {
-        row[0]: (int(row[1]), row[2])
-        for row in query(
-            "select contact_id, attempts, last_call_status from analytics.contact_outreach"
+    campaigns = {
+        (row[0], day(row[1])): (
+            int(row[2]),
+            int(row[3]),
+            number(row[4]),
+            int(row[5]),
+            int(row[6]),
+        )
+        for row in rows(
+            "select campaign_id, call_day, calls, completed_calls, "
+            "total_duration_seconds, contacts_called, agents "
+            "from analytics.campaign_performance {where}"
         )
     }
-    assert outreach == expected_outreach(api)
-    never = [
-        row[0]
-        for row in query(
-            "select contact_id from analytics.contact_outreach where never_called = 1"
+    assert campaigns == expected.campaigns()
+    assert campaigns, "the fake's calls must include campaigns"
+
+    outcomes = {
+        (row[0], day(row[1]), *map(text, row[2:6])): (int(row[6]), number(row[7]))
+        for row in rows(
+            "select agent_id, call_day, call_status, call_result, "
+            "disconnection_reason, analysis_sentiment, calls, total_duration_seconds "
+            "from analytics.call_outcomes {where}"
         )
-    ]
-    assert sorted(never) == sorted(
-        c for c, (n, _) in expected_outreach(api).items() if n == 0
-    )
-    assert never, "the fake's data must include contacts never called"
+    }
+    assert outcomes == expected.outcomes()
+
+    outreach = {
+        row[0]: (int(row[1]), text(row[2]), flag(row[3]))
+        for row in rows(
+            "select contact_id, attempts, last_call_status, never_called "
+            "from analytics.contact_outreach {where}"
+        )
+    }
+    assert outreach == expected.outreach()
+    assert any(never for _, _, never in outreach.values()), "some never called"
 
     usage = {
-        row[0]: int(row[1])
-        for row in query("select phone_number, calls from analytics.phone_number_usage")
+        row[0]: (int(row[1]), int(row[2]), moment(row[3]))
+        for row in rows(
+            "select phone_number, outbound_calls, completed_outbound_calls, "
+            "last_used_at from analytics.phone_number_usage {where}"
+        )
     }
-    assert usage == expected_usage(api)
+    assert usage == expected.usage()
+    assert rows(
+        "select count(*) from analytics.phone_number_usage {where}"
+        " and calls <> outbound_calls"
+    ) in ([[0]], [["0"]])
 
-    facts = query(
-        "select count(*), count(distinct call_id), sum(is_completed) from analytics.fct_calls"
+    agents = {
+        row[0]: (text(row[1]), int(row[2]), int(row[3]), moment(row[4]), moment(row[5]))
+        for row in rows(
+            "select agent_id, agent_name, prompt_chars, calls, first_call_at, "
+            "last_call_at from analytics.dim_agents {where}"
+        )
+    }
+    assert agents == expected.agents()
+
+    turns = {
+        (row[0], int(row[1])): (row[2], row[3], int(row[4]))
+        for row in rows(
+            "select call_id, turn_index, role, content, content_chars "
+            "from analytics.call_transcript_turns {where}"
+        )
+    }
+    assert turns == (expected.turns() if transcripts else {})
+
+    facts = rows(
+        "select count(*), count(distinct call_id), "
+        "sum(case when is_completed then 1 else 0 end) from analytics.fct_calls {where}"
     )
     assert [int(value) for value in facts[0]] == [
         len(api.calls),
@@ -134,38 +313,150 @@ def change_recent_statuses(api: FakeContactship) -> None:
             call["call_result"] = "answered"
 
 
-def build_twice_and_check(
+def add_calls(api: FakeContactship, count: int) -> None:
+    """New calls, ten minutes apart after the newest."""
+    with api.lock:
+        start = len(api.calls)
+        api.calls.extend(make_call(n) for n in range(start, start + count))
+
+
+def between_runs(api: FakeContactship, run: int) -> list[dict[str, Any]]:
+    """What changes in the organization before run 2 and before run 3; the
+    numbers released."""
+    change_recent_statuses(api)
+    add_calls(api, 25)
+    if run < 3:
+        return []
+    for call in api.calls[-60:-30]:
+        call["call_analysis"]["sentiment"] = "negative"
+        call["disconnection_reason"] = "voicemail_reached"
+    api.agents[1]["name"] = "agent-1 (renamed)"
+    api.agents[1]["updated_at"] = "2026-02-01T00:00:00Z"
+    # The first calling number: its outbound calls stay in fct_calls.
+    return [api.release_phone_number(0)]
+
+
+def snapshot(query: Query) -> dict[str, list[tuple[str, ...]]]:
+    """Every mart's rows, as sorted text, for comparing two builds."""
+
+    def cell(value: Any) -> str:
+        if isinstance(value, float) or (isinstance(value, str) and "." in value):
+            try:
+                return f"{float(value):.6f}"
+            except ValueError:
+                pass
+        return "" if value is None else str(value)
+
+    return {
+        mart: sorted(
+            tuple(cell(value) for value in row)
+            for row in query(f"select * from analytics.{mart}")
+        )
+        for mart in MARTS
+    }
+
+
+def three_runs_then_full_refresh(
     meltano: Meltano,
     org: FakeContactship,
-    query: Callable[[str], Rows],
+    query: Query,
     tasks: list[str],
     env: dict[str, str],
+    *,
+    deletes: bool = True,
 ) -> None:
-    """Build, check; change calls inside the look-back, build again, check."""
-    meltano.run(*tasks, **env)
-    check_marts(org, query)
+    """Three runs with changes between them, every mart checked after each;
+    then the incremental marts equal a `--full-refresh` build. `deletes`:
+    the loader retires released numbers."""
+    kept: list[dict[str, Any]] = []
+    for run in (1, 2, 3):
+        if run > 1:
+            released = between_runs(org, run)
+            kept += [] if deletes else released
+        meltano.run(*tasks, **env)
+        check_marts(org, query, transcripts=True, kept=kept)
 
-    change_recent_statuses(org)
-    meltano.run(*tasks, **env)
-    check_marts(org, query)
+    incremental = snapshot(query)
+    dbt = tasks[-1].split(":")[0]
+    rebuilt = meltano("invoke", dbt, "build", "--full-refresh", **env)
+    assert rebuilt.returncode == 0, rebuilt.stdout[-3000:]
+    assert snapshot(query) == incremental
 
 
-def test_duckdb_marts_match_the_api_after_two_runs(meltano: Meltano, org):
+def duckdb_execute(path: Any, sql: str) -> None:
+    script = "import duckdb, sys\nduckdb.connect(sys.argv[1]).execute(sys.argv[2])\n"
+    subprocess.run([str(DUCKDB_PYTHON), "-c", script, str(path), sql], check=True)
+
+
+def test_duckdb_marts_match_the_api_and_a_full_refresh(meltano: Meltano, org):
     warehouse = meltano.workdir / "warehouse.duckdb"
 
     def query(sql: str) -> Rows:
         return duckdb_rows(warehouse, sql)
 
     tasks = ["tap-contactship", "target-duckdb", "dbt-duckdb:build"]
-    build_twice_and_check(
-        meltano, org, query, tasks, {"TAP_CONTACTSHIP_API_URL": org.url}
+    env = {
+        "TAP_CONTACTSHIP_API_URL": org.url,
+        "TAP_CONTACTSHIP_INCLUDE_TRANSCRIPTS": "true",
+    }
+    # target-duckdb ignores ACTIVATE_VERSION: a released number stays.
+    three_runs_then_full_refresh(meltano, org, query, tasks, env, deletes=False)
+
+    # Phone numbers last loaded three days ago: the build warns, and
+    # `dbt source freshness` errors past the error threshold.
+    stale = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(days=3)
+    duckdb_execute(
+        warehouse,
+        f"update contactship.phone_numbers set _sdc_batched_at = '{stale:%Y-%m-%d %H:%M:%S}'",
     )
+    built = meltano("invoke", "dbt-duckdb:build", **env)
+    assert built.returncode == 0, built.stdout[-3000:]
+    assert "WARN 1 raw_tables_are_fresh" in built.stdout, built.stdout[-3000:]
+    fresh = meltano("invoke", "dbt-duckdb:freshness", **env)
+    assert fresh.returncode != 0
+    assert "ERROR STALE freshness of contactship.phone_numbers" in fresh.stdout
+    assert "PASS freshness of contactship.calls" in fresh.stdout
+    warned = meltano(
+        "invoke",
+        "dbt-duckdb",
+        "source",
+        "freshness",
+        "--vars",
+        json.dumps({"contactship_freshness_error_hours": 100}),
+        **env,
+    )
+    assert warned.returncode == 0, warned.stdout[-3000:]
+    assert "WARN freshness of contactship.phone_numbers" in warned.stdout
+
+    # The catalog describes every column of every model.
+    target = meltano.workdir / "dbt-target"
+    docs = meltano(
+        "invoke", "dbt-duckdb:docs-generate", DBT_DUCKDB_TARGET_PATH=str(target)
+    )
+    assert docs.returncode == 0, docs.stdout[-3000:]
+    manifest = json.loads((target / "manifest.json").read_text())["nodes"]
+    catalog = json.loads((target / "catalog.json").read_text())["nodes"]
+    models = [key for key in manifest if key.startswith("model.")]
+    assert {key.split(".")[-1] for key in models} >= set(MARTS)
+    for key in models:
+        described = {
+            name.lower()
+            for name, column in manifest[key]["columns"].items()
+            if column["description"]
+        }
+        built = {name.lower() for name in catalog[key]["columns"]}
+        assert built <= described, (key, built - described)
+        assert manifest[key]["description"], key
 
 
 @pytest.mark.postgres
-def test_postgres_marts_match_the_api_after_two_runs(meltano: Meltano, org, postgres):
+def test_postgres_marts_match_the_api_and_a_full_refresh(
+    meltano: Meltano, org, postgres
+):
     env = {
         "TAP_CONTACTSHIP_API_URL": org.url,
+        "TAP_CONTACTSHIP_INCLUDE_TRANSCRIPTS": "true",
+        "TAP_CONTACTSHIP_EMIT_ACTIVATE_VERSION_MESSAGES": "true",
         "TARGET_POSTGRES_HOST": postgres["host"],
         "TARGET_POSTGRES_PORT": postgres["port"],
         "TARGET_POSTGRES_USER": postgres["user"],
@@ -173,6 +464,9 @@ def test_postgres_marts_match_the_api_after_two_runs(meltano: Meltano, org, post
         "TARGET_POSTGRES_DATABASE": postgres["database"],
         "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": "contactship",
     }
+    psql(postgres, "drop schema if exists analytics cascade")
+    psql(postgres, "drop schema if exists staging cascade")
+    psql(postgres, "drop schema if exists contactship cascade")
 
     def query(sql: str) -> Rows:
         # psql -At prints NULL as an empty string.
@@ -182,7 +476,60 @@ def test_postgres_marts_match_the_api_after_two_runs(meltano: Meltano, org, post
         ]
 
     tasks = ["tap-contactship", "target-postgres", "dbt-postgres:build"]
-    build_twice_and_check(meltano, org, query, tasks, env)
+    three_runs_then_full_refresh(meltano, org, query, tasks, env)
+
+
+@pytest.fixture
+def two_orgs() -> Iterator[tuple[FakeContactship, FakeContactship]]:
+    with (
+        FakeContactship(api_key="acme-key-1111", phone_numbers=12) as acme,
+        FakeContactship(api_key="globex-key-2222", phone_numbers=20) as globex,
+    ):
+        acme.seed(calls=120, agents=3, contacts=60)
+        globex.seed(calls=300, agents=3, contacts=70)
+        # Same ids in both organizations (the fake derives them from
+        # positions): only source_relation tells them apart.
+        globex.agents[0]["name"] = "globex-agent-0"
+        yield acme, globex
+
+
+def test_every_organization_in_one_build(installed_meltano: str, two_orgs, tmp_path):
+    """Two organizations loaded into their own schemas, built once with
+    `contactship_schemas`: each one's marts equal its own API's rows."""
+    acme, globex = two_orgs
+    project = copy_of_the_project(tmp_path / "agency")
+    example = (project / "organizations/example.meltano.yml.sample").read_text()
+    for name in ("acme", "globex"):
+        organization = project / f"organizations/{name}.meltano.yml"
+        organization.write_text(example.replace("acme", name))
+    meltano = Meltano(installed_meltano, tmp_path, project=project)
+    warehouse = meltano.workdir / "warehouse.duckdb"
+    env = {
+        "TAP_CONTACTSHIP__ACME_API_KEY": acme.api_key,
+        "TAP_CONTACTSHIP__ACME_API_URL": acme.url,
+        "TAP_CONTACTSHIP__GLOBEX_API_KEY": globex.api_key,
+        "TAP_CONTACTSHIP__GLOBEX_API_URL": globex.url,
+        "TAP_CONTACTSHIP_EMIT_ACTIVATE_VERSION_MESSAGES": "true",
+        "CONTACTSHIP_SCHEMAS": "contactship_acme, contactship_globex",
+    }
+
+    def query(sql: str) -> Rows:
+        return duckdb_rows(warehouse, sql)
+
+    meltano.run("tap-contactship--acme", "target-duckdb", **env)
+    meltano.run("tap-contactship--globex", "target-duckdb", "dbt-duckdb:build", **env)
+    for schema, api in (("contactship_acme", acme), ("contactship_globex", globex)):
+        check_marts(api, query, schema=schema)
+
+    # The next hour: both change, both load, one build updates both (a
+    # released number stays: target-duckdb ignores ACTIVATE_VERSION).
+    kept = {api.api_key: between_runs(api, 3) for api in (acme, globex)}
+    meltano.run("tap-contactship--acme", "target-duckdb", **env)
+    meltano.run("tap-contactship--globex", "target-duckdb", "dbt-duckdb:build", **env)
+    for schema, api in (("contactship_acme", acme), ("contactship_globex", globex)):
+        check_marts(api, query, schema=schema, kept=kept[api.api_key])
+    schemas = query("select distinct source_relation from analytics.fct_calls")
+    assert sorted(schemas) == [["contactship_acme"], ["contactship_globex"]]
 
 
 def test_bigquery_marts_match_the_api_after_two_runs(
@@ -208,6 +555,7 @@ def test_bigquery_marts_match_the_api_after_two_runs(
     # z3 ignores ACTIVATE_VERSION: the staging model drops the released number.
     released = org.release_phone_number(0)
     change_recent_statuses(org)
+    add_calls(org, 10)
     meltano.run(*tasks, **env)
     check_marts(org, warehouse.rows)
     numbers = warehouse.rows(
@@ -253,13 +601,14 @@ def test_snowflake_marts_match_the_api_after_two_runs(org, tmp_path):
         assert built.returncode == 0, (built.stdout + built.stderr)[-3000:]
 
     job()
-    check_marts(org, warehouse.rows)
+    check_marts(org, warehouse.rows, transcripts=True)
 
     # ACTIVATE_VERSION soft-deletes the released number; staging drops it.
     released = org.release_phone_number(0)
     change_recent_statuses(org)
+    add_calls(org, 10)
     job()
-    check_marts(org, warehouse.rows)
+    check_marts(org, warehouse.rows, transcripts=True)
     numbers = warehouse.rows(
         "select phone_number from staging.stg_contactship__phone_numbers"
     )

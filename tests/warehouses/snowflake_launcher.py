@@ -22,6 +22,9 @@ The gaps of fakesnow 0.12.1 and what happens to each statement here:
 - fakesnow turns a MERGE into joins that DuckDB refuses for a subquery source
   ("LATERAL reference"): the target's subquery (its casts, its QUALIFY
   dedup) is run into a table first, and the MERGE reads that table.
+- dbt-snowflake's incremental models (delete+insert) read a `create or
+  replace temporary table DB.SCHEMA.x__dbt_tmp`; DuckDB keeps temporary
+  objects in its `temp` catalog only, so that table is an ordinary one here.
 - The target drains its streams in parallel threads; one DuckDB connection
   refuses a second concurrent call, so streams drain one at a time.
 
@@ -55,6 +58,10 @@ FILE_FORMAT_CLAUSE = re.compile(
     r"\)\s*file_format\s*=\s*\(format_name='[^']*'\)\s*$", re.I
 )
 
+QUALIFIED_TEMPORARY_TABLE = re.compile(
+    r"\bcreate or replace\s+temporary\s+table\s+(?=\S+\.\S+\.)", re.I
+)
+
 INTO = re.compile(r"^\s*(?:merge|copy) into (?P<table>\S+)", re.I)
 MERGE_SOURCE = re.compile(
     r"\busing\s+\((?P<select>select\b.*?)\)\s+s\s+on\s", re.I | re.S
@@ -79,6 +86,7 @@ def execute(
     if isinstance(params, dict) and "file_uri" in params:
         command = command.replace("%(file_uri)s", f"'{params['file_uri']}'")
         params = None
+    command = QUALIFIED_TEMPORARY_TABLE.sub("create or replace table ", command)
     put = PUT.match(command.strip())
     if put:
         staged.setdefault(put["sync"], []).append(Path(put["file"]))

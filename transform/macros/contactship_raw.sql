@@ -18,6 +18,45 @@
     {{ return(names) }}
 {%- endmacro %}
 
+{#- The raw schemas to build from: `contactship_schemas` (a list, or a
+    comma-separated string, also read from $CONTACTSHIP_SCHEMAS so a Meltano
+    job can set it), else the one `contactship_schema`. -#}
+{% macro contactship_schemas() -%}
+    {%- set listed = var('contactship_schemas', none) or env_var('CONTACTSHIP_SCHEMAS', '') -%}
+    {%- if listed is string -%}
+        {%- set listed = listed.split(',') | map('trim') | reject('equalto', '') | list -%}
+    {%- endif -%}
+    {{ return(listed or [var('contactship_schema')]) }}
+{%- endmacro %}
+
+{#- A raw table in one of those schemas. Through `source()`, so that lineage
+    (docs, freshness, orchestrators) sees the dependency. -#}
+{% macro contactship_relation(table, schema) -%}
+    {{ return(source('contactship', table).incorporate(path={'schema': schema})) }}
+{%- endmacro %}
+
+{#- Every raw schema's `table`, latest versions only, as the columns the
+    caller block selects, with `source_relation` (the schema it came from)
+    first. `where` filters raw rows before versions are ranked; in it,
+    `__source_relation__` stands for the schema's name as a string literal. -#}
+{% macro contactship_union(table, key='id', full_table=false, where=none) -%}
+    {%- set columns = caller() -%}
+    {%- for schema in contactship_schemas() %}
+    select
+        cast('{{ schema }}' as {{ dbt.type_string() }}) as source_relation,
+        {{ columns }}
+    from (
+        {{ contactship_latest(
+            contactship_relation(table, schema),
+            key=key,
+            full_table=full_table,
+            where=where.replace('__source_relation__', "'" ~ schema ~ "'") if where else none,
+        ) }}
+    ) as latest
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+{%- endmacro %}
+
 {#- One row per key: the latest version a loader wrote (loaders that append
     keep every run's copy), without the rows it marked deleted.
     `full_table`: the stream is re-listed whole every run. A loader that
@@ -28,8 +67,7 @@
     succeeded, so a load that failed midway is not read until a run completes.
     Not for contacts: their list may be cut when the API ignores `offset`
     (the tap warns and activates nothing), so deleted contacts stay. -#}
-{% macro contactship_latest(table, key='id', full_table=false) -%}
-    {%- set relation = source('contactship', table) -%}
+{% macro contactship_latest(relation, key='id', full_table=false, where=none) -%}
     {%- set columns = contactship_columns(relation) -%}
     {%- set order = [] -%}
     {%- for column in ['_sdc_batched_at', '_sdc_received_at', '_sdc_extracted_at', '_sdc_sequence'] -%}
@@ -46,6 +84,9 @@
                 {%- endif %}
             ) as contactship_version_rank
         from {{ relation }} as raw
+        {%- if where %}
+        where {{ where }}
+        {%- endif %}
     ) as versions
     where contactship_version_rank = 1
     {%- if '_sdc_deleted_at' in columns %}
@@ -170,4 +211,88 @@
 
 {% macro duckdb__contactship_double() -%}
     double
+{%- endmacro %}
+
+{#- How many rows satisfy a condition, on every warehouse. -#}
+{% macro contactship_count_if(condition) -%}
+    sum(case when {{ condition }} then 1 else 0 end)
+{%- endmacro %}
+
+{#- The length of a text field, in characters. -#}
+{% macro contactship_length(name) -%}
+    {{ dbt.length(contactship_text(name)) }}
+{%- endmacro %}
+
+{#- A call's columns, typed and renamed, for `contactship_union('calls')`. -#}
+{% macro contactship_call_columns() -%}
+    {{ contactship_text('id') }} as call_id,
+    {{ contactship_timestamp('created_at') }} as created_at,
+    {{ contactship_timestamp('start_at') }} as started_at,
+    {{ contactship_timestamp('finished_at') }} as finished_at,
+    {{ contactship_text('agent_id') }} as agent_id,
+    {{ contactship_text('campaign_id') }} as campaign_id,
+    {{ contactship_text('direction') }} as direction,
+    {{ contactship_text('from') }} as from_number,
+    {{ contactship_text('call_status') }} as call_status,
+    {{ contactship_text('call_result') }} as call_result,
+    {{ contactship_text('disconnection_reason') }} as disconnection_reason,
+    {{ contactship_text('type') }} as call_type,
+    {{ contactship_text('call_record') }} as recording_url,
+    {{ contactship_number('duration') }} as duration_seconds,
+    {{ contactship_json_text(contactship_object('contact'), 'id') }} as contact_id,
+    {{ contactship_json_text(contactship_object('call_analysis'), 'summary') }} as analysis_summary,
+    {{ contactship_json_text(contactship_object('call_analysis'), 'sentiment') }} as analysis_sentiment
+{%- endmacro %}
+
+{#- One row per element of each row's `chat_history` (a JSON array of turns):
+    the row's `source_relation`, `call_id`, `created_at`, `agent_id`, with
+    `turn_index` (0-based), `role` and `content`. A null array gives no rows. -#}
+{% macro contactship_turns(calls) -%}
+    {{ return(adapter.dispatch('contactship_turns', 'contactship')(calls)) }}
+{%- endmacro %}
+
+{% macro default__contactship_turns(calls) -%}
+    select
+        calls.source_relation, calls.call_id, calls.created_at, calls.agent_id,
+        turns.turn_index,
+        json_extract_string(calls.chat_history, '$[' || turns.turn_index || '].role') as role,
+        json_extract_string(calls.chat_history, '$[' || turns.turn_index || '].content') as content
+    from {{ calls }} as calls,
+        (select unnest(range(cast(json_array_length(calls.chat_history) as bigint))) as turn_index) as turns
+{%- endmacro %}
+
+{#- to_jsonb: target-postgres may store the array as jsonb or jsonb[]. -#}
+{% macro postgres__contactship_turns(calls) -%}
+    select
+        calls.source_relation, calls.call_id, calls.created_at, calls.agent_id,
+        cast(turns.ordinal - 1 as integer) as turn_index,
+        turns.turn ->> 'role' as role,
+        turns.turn ->> 'content' as content
+    from {{ calls }} as calls
+    cross join lateral jsonb_array_elements(to_jsonb(calls.chat_history))
+        with ordinality as turns (turn, ordinal)
+{%- endmacro %}
+
+{% macro snowflake__contactship_turns(calls) -%}
+    select
+        calls.source_relation, calls.call_id, calls.created_at, calls.agent_id,
+        cast(turns.index as integer) as turn_index,
+        turns.value:role::varchar as role,
+        turns.value:content::varchar as content
+    from {{ calls }} as calls,
+        lateral flatten(input => calls.chat_history) as turns
+{%- endmacro %}
+
+{#- Denormalized, z3 loads the array as a repeated column; in one JSON
+    column it is still JSON. Positions come from generate_array rather than
+    `unnest ... with offset`, which bqemulator mistranslates. -#}
+{% macro bigquery__contactship_turns(calls) -%}
+    {%- set turns = 'json_query_array(calls.chat_history)' if var('contactship_json_column', none) else 'calls.chat_history' -%}
+    select
+        calls.source_relation, calls.call_id, calls.created_at, calls.agent_id,
+        turn_index,
+        json_value(to_json({{ turns }}[offset(turn_index)]), '$.role') as role,
+        json_value(to_json({{ turns }}[offset(turn_index)]), '$.content') as content
+    from {{ calls }} as calls
+    cross join unnest(generate_array(0, array_length({{ turns }}) - 1)) as turn_index
 {%- endmacro %}

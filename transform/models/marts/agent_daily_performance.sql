@@ -1,13 +1,21 @@
--- One row per agent and UTC day on which it made calls.
+-- One row per agent and UTC day on which it made or took calls.
+-- depends_on: {{ ref('dim_agents') }}
+{{ config(**contactship_daily_config()) }}
+
 select
-    agent_id,
-    agent_name,
-    call_day,
+    fct.source_relation,
+    fct.agent_id,
+    fct.agent_name,
+    fct.call_day,
     count(*) as calls,
-    sum(is_completed) as completed_calls,
-    cast(sum(is_completed) as {{ contactship_double() }}) / count(*) as completion_rate,
-    sum(duration_seconds) as total_duration_seconds,
-    avg(duration_seconds) as avg_duration_seconds
-from {{ ref('fct_calls') }}
-where agent_id is not null
-group by agent_id, agent_name, call_day
+    {{ contactship_count_if('fct.is_completed') }} as completed_calls,
+    cast({{ contactship_count_if('fct.is_completed') }} as {{ contactship_double() }})
+        / count(*) as completion_rate,
+    sum(fct.duration_seconds) as total_duration_seconds,
+    avg(fct.duration_seconds) as avg_duration_seconds
+from {{ ref('fct_calls') }} as fct
+where fct.agent_id is not null
+{%- if is_incremental() %}
+    and ({{ contactship_days_to_rebuild('fct', agents=true) }})
+{%- endif %}
+group by fct.source_relation, fct.agent_id, fct.agent_name, fct.call_day

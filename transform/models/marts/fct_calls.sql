@@ -1,5 +1,21 @@
--- One row per call, with its agent's name and the UTC day it was placed.
+-- One row per call and raw schema, with its agent's name and the UTC day it was placed.
+{{ config(
+    materialized='incremental',
+    incremental_strategy=contactship_upsert_strategy(),
+    unique_key=['source_relation', 'call_id'],
+    on_schema_change='fail',
+) }}
+
+with calls as (
+    {% call contactship_union(
+        'calls', where=contactship_calls_to_reread() if is_incremental() else none
+    ) %}
+        {{ contactship_call_columns() }}
+    {% endcall %}
+)
+
 select
+    calls.source_relation,
     calls.call_id,
     calls.created_at,
     cast({{ dbt.date_trunc('day', 'calls.created_at') }} as date) as call_day,
@@ -9,7 +25,7 @@ select
     calls.direction,
     calls.call_status,
     calls.call_result,
-    case when calls.call_status = 'completed' then 1 else 0 end as is_completed,
+    coalesce(calls.call_status = 'completed', false) as is_completed,
     calls.duration_seconds,
     calls.contact_id,
     calls.from_number,
@@ -20,6 +36,7 @@ select
     calls.recording_url,
     calls.analysis_summary,
     calls.analysis_sentiment
-from {{ ref('stg_contactship__calls') }} as calls
+from calls
 left join {{ ref('stg_contactship__agents') }} as agents
-    on agents.agent_id = calls.agent_id
+    on agents.source_relation = calls.source_relation
+    and agents.agent_id = calls.agent_id
