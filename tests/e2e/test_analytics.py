@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
@@ -458,8 +459,8 @@ def test_duckdb_marts_match_the_api_and_a_full_refresh(meltano: Meltano, org):
             for name, column in manifest[key]["columns"].items()
             if column["description"]
         }
-        built = {name.lower() for name in catalog[key]["columns"]}
-        assert built <= described, (key, built - described)
+        columns = {name.lower() for name in catalog[key]["columns"]}
+        assert columns <= described, (key, columns - described)
         assert manifest[key]["description"], key
 
 
@@ -634,3 +635,19 @@ def test_the_package_parses_for_the_cloud_warehouses(meltano: Meltano, warehouse
     result = meltano("invoke", f"dbt-{warehouse}:parse")
 
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+
+
+def test_the_dbt_step_benchmark_runs(installed_meltano: str):
+    """`benchmarks/dbt_step.py` at a tiny size: it works; timings are not asserted."""
+    result = subprocess.run(
+        [sys.executable, "benchmarks/dbt_step.py", "--calls", "1500", "--rounds", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    assert len(rows) == 1 + 4 + 2, result.stdout
