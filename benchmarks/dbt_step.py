@@ -2,66 +2,91 @@
 
 Loads N calls (default 200,000) from the project's fake Contactship API with
 the real pipeline (`meltano run tap-contactship target-duckdb` into a scratch
-DuckDB file), builds the package once, then changes the organization as an
+DuckDB file, or target-postgres into a throwaway PostgreSQL server), builds the package once, then changes the organization as an
 hour does (calls inside the look-back complete, new calls arrive), loads again,
 and times `dbt build` (models and tests, as the job runs it) and `dbt run`
-(models only), incremental and `--full-refresh` alternately, on the same data.
+(models only), incremental and `--full-refresh` alternately, on the same data,
+each as wall time and as the time the warehouse spent on the models (from
+dbt's run_results.json: without dbt's own start-up and parsing).
 Prints medians; timings are reported, never asserted.
 
     python benchmarks/dbt_step.py                        # 200,000 calls, 3 rounds
+    python benchmarks/dbt_step.py --warehouse postgres   # the same in PostgreSQL
     python benchmarks/dbt_step.py --calls 2000 --rounds 1  # does it all work?
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.e2e.conftest import local_postgres, postgres_bindir  # noqa: E402
 from tests.fake_contactship import FakeContactship, make_call  # noqa: E402
 
 MELTANO = ROOT / ".venv-meltano/bin/meltano"
-DBT = ROOT / ".meltano/transformers/dbt-duckdb/venv/bin/dbt"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--calls", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--warehouse",
+        choices=["duckdb", "postgres"],
+        default="duckdb",
+        help="postgres: a throwaway server on 127.0.0.1 (Debian's PostgreSQL)",
+    )
     args = parser.parse_args(argv)
-    for tool in (MELTANO, DBT):
+    dbt_bin = ROOT / f".meltano/transformers/dbt-{args.warehouse}/venv/bin/dbt"
+    for tool in (MELTANO, dbt_bin):
         if not tool.exists():
             sys.exit(f"{tool} is missing: `bash .ci/run` installs it")
 
-    with tempfile.TemporaryDirectory() as folder, FakeContactship() as api:
+    with ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        api = stack.enter_context(FakeContactship())
         api.seed(calls=args.calls, agents=6, contacts=2000)
-        work = Path(folder)
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("DBT_")},
             "MELTANO_DATABASE_URI": f"sqlite:///{work}/meltano.db",
             "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
             "TARGET_DUCKDB_FILEPATH": str(work / "warehouse.duckdb"),
             "DBT_DUCKDB_PATH": str(work / "warehouse.duckdb"),
+            "DBT_TARGET": args.warehouse,
             "TAP_CONTACTSHIP_API_URL": api.url,
             "TAP_CONTACTSHIP_API_KEY": api.api_key,
             "TAP_CONTACTSHIP_PAGE_SIZE": "1000",
         }
+        if args.warehouse == "postgres":
+            bindir = postgres_bindir()
+            if bindir is None:
+                sys.exit("PostgreSQL is not installed (bash .ci/run installs it)")
+            server = stack.enter_context(local_postgres(bindir))
+            env |= {
+                f"TARGET_POSTGRES_{key.upper()}": value for key, value in server.items()
+            }
+            # The server trusts loopback: target-postgres wants some password.
+            env["TARGET_POSTGRES_PASSWORD"] = "unused"  # noqa: S105
 
         def load() -> float:
-            return timed([str(MELTANO), "run", "tap-contactship", "target-duckdb"], env)
+            loader = f"target-{args.warehouse}"
+            return timed([str(MELTANO), "run", "tap-contactship", loader], env)
 
         def dbt(*command: str) -> float:
             return timed(
                 [
-                    str(DBT),
+                    str(dbt_bin),
                     *command,
                     f"--project-dir={ROOT / 'transform'}",
                     f"--profiles-dir={ROOT / 'transform/profiles'}",
@@ -69,6 +94,16 @@ def main(argv: list[str] | None = None) -> int:
                     f"--log-path={work / 'logs'}",
                 ],
                 env,
+            )
+
+        def models() -> float:
+            """Seconds the warehouse spent on the models in the last command
+            (dbt's own start-up and parsing excluded)."""
+            results = json.loads((work / "target/run_results.json").read_text())
+            return sum(
+                float(r["execution_time"])
+                for r in results["results"]
+                if r["unique_id"].startswith("model.")
             )
 
         print(f"load of {args.calls:,} calls: {load():.1f} s", flush=True)
@@ -89,15 +124,19 @@ def main(argv: list[str] | None = None) -> int:
                 ("run, full refresh", ["run", "--full-refresh"]),
             ):
                 times.setdefault(name, []).append(dbt(*command))
+                times.setdefault(f"{name}: models only", []).append(models())
 
-    print(f"\n| dbt step on {args.calls:,} calls (median of {args.rounds}) | seconds |")
+    heading = f"dbt step on {args.calls:,} calls in {args.warehouse}"
+    print(f"\n| {heading} (median of {args.rounds}) | seconds |")
     print("|---|---:|")
     for name, seconds in times.items():
         print(f"| {name} | {statistics.median(seconds):.2f} |")
     for step in ("build", "run"):
-        full = statistics.median(times[f"{step}, full refresh"])
-        incremental = statistics.median(times[f"{step}, incremental"])
-        print(f"| {step}: full refresh / incremental | {full / incremental:.2f}x |")
+        for part in ("", ": models only"):
+            full = statistics.median(times[f"{step}, full refresh{part}"])
+            incremental = statistics.median(times[f"{step}, incremental{part}"])
+            ratio = full / incremental
+            print(f"| {step}{part}: full refresh / incremental | {ratio:.2f}x |")
     return 0
 
 

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -130,12 +131,15 @@ def duckdb_rows(path: Path, query: str) -> list[list[Any]]:
     return rows
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[dict[str, str]]:
+def postgres_bindir() -> Path | None:
+    """Debian's PostgreSQL programs, if installed."""
     bindir = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), None)
-    if bindir is None or not (bindir / "initdb").exists():
-        unavailable("PostgreSQL is not installed (bash .ci/run installs it)")
-    assert bindir is not None
+    return bindir if bindir is not None and (bindir / "initdb").exists() else None
+
+
+@contextmanager
+def local_postgres(bindir: Path) -> Iterator[dict[str, str]]:
+    """A throwaway PostgreSQL server on 127.0.0.1: its connection settings."""
     data = Path(tempfile.mkdtemp(prefix="tap-contactship-pg-"))
     port = free_port()
     as_postgres: list[str] = []
@@ -179,6 +183,16 @@ def postgres() -> Iterator[dict[str, str]]:
     finally:
         pg(str(bindir / "pg_ctl"), "-D", str(data / "db"), "-m", "fast", "stop")
         shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[dict[str, str]]:
+    bindir = postgres_bindir()
+    if bindir is None:
+        unavailable("PostgreSQL is not installed (bash .ci/run installs it)")
+    assert bindir is not None
+    with local_postgres(bindir) as server:
+        yield server
 
 
 def psql(server: dict[str, str], query: str) -> list[list[str]]:

@@ -12,7 +12,11 @@
 
 {#- The look-back as whole hours (the tap takes fractions of days). -#}
 {% macro contactship_lookback_hours() -%}
-    {{ return((var('contactship_lookback_days') | float * 24) | round(0, 'ceil') | int) }}
+    {%- set days = var('contactship_lookback_days', none) -%}
+    {%- if days is none -%}
+        {%- set days = env_var('TAP_CONTACTSHIP_CALLS_LOOKBACK_DAYS', '3') -%}
+    {%- endif -%}
+    {{ return((days | float * 24) | round(0, 'ceil') | int) }}
 {%- endmacro %}
 
 {#- Upsert on a unique key: MERGE on PostgreSQL 15 and BigQuery (which has
@@ -67,29 +71,32 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- The (source_relation, call_day) groups of a daily mart to rebuild: every
-    day from the newest one it holds minus the look-back, and, when the mart
-    names agents, the days of agents renamed since. -#}
-{% macro contactship_days_to_rebuild(calls, agents=false) -%}
-    not exists (
-        select 1 from {{ this }} as built
-        where built.source_relation = {{ calls }}.source_relation
-    )
-    or {{ calls }}.call_day >= (
-        select cast({{ dbt.dateadd('hour', -contactship_lookback_hours() - 24, 'max(built.call_day)') }} as date)
-        from {{ this }} as built
-        where built.source_relation = {{ calls }}.source_relation
-    )
+{#- The (source_relation, call_day) groups a daily mart rebuilds, as a
+    query to join with `fct_calls`: every day from the newest one it holds
+    minus the look-back (and a day), and, when the mart names agents, the
+    days of agents renamed since. Joined rather than filtered with a
+    correlated subquery, which PostgreSQL would run once per call. -#}
+{% macro contactship_days_to_rebuild(agents=false) -%}
+    select distinct calls.source_relation, calls.call_day
+    from {{ ref('fct_calls') }} as calls
+    left join (
+        select source_relation, max(call_day) as newest_day
+        from {{ this }}
+        group by source_relation
+    ) as built
+        on built.source_relation = calls.source_relation
+    where built.newest_day is null
+        or calls.call_day >= cast(
+            {{ dbt.dateadd('hour', -contactship_lookback_hours() - 24, 'built.newest_day') }}
+            as date
+        )
     {%- if agents %}
-    or exists (
-        select 1
-        from {{ this }} as built
-        left join {{ ref('dim_agents') }} as agents
-            on agents.source_relation = built.source_relation
-            and agents.agent_id = built.agent_id
-        where built.source_relation = {{ calls }}.source_relation
-            and built.call_day = {{ calls }}.call_day
-            and agents.agent_name is distinct from built.agent_name
-    )
+    union
+    select built.source_relation, built.call_day
+    from {{ this }} as built
+    left join {{ ref('dim_agents') }} as agents
+        on agents.source_relation = built.source_relation
+        and agents.agent_id = built.agent_id
+    where agents.agent_name is distinct from built.agent_name
     {%- endif %}
 {%- endmacro %}

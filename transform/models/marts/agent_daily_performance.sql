@@ -14,8 +14,10 @@ select
     sum(fct.duration_seconds) as total_duration_seconds,
     avg(fct.duration_seconds) as avg_duration_seconds
 from {{ ref('fct_calls') }} as fct
-where fct.agent_id is not null
 {%- if is_incremental() %}
-    and ({{ contactship_days_to_rebuild('fct', agents=true) }})
+inner join ({{ contactship_days_to_rebuild(agents=true) }}) as days
+    on days.source_relation = fct.source_relation
+    and days.call_day = fct.call_day
 {%- endif %}
+where fct.agent_id is not null
 group by fct.source_relation, fct.agent_id, fct.agent_name, fct.call_day

@@ -14,7 +14,9 @@ select
     sum(fct.duration_seconds) as total_duration_seconds
 from {{ ref('fct_calls') }} as fct
 {%- if is_incremental() %}
-where {{ contactship_days_to_rebuild('fct') }}
+inner join ({{ contactship_days_to_rebuild() }}) as days
+    on days.source_relation = fct.source_relation
+    and days.call_day = fct.call_day
 {%- endif %}
 group by
     fct.source_relation,

@@ -14,8 +14,10 @@ select
     count(distinct fct.contact_id) as contacts_called,
     count(distinct fct.agent_id) as agents
 from {{ ref('fct_calls') }} as fct
-where fct.campaign_id is not null
 {%- if is_incremental() %}
-    and ({{ contactship_days_to_rebuild('fct') }})
+inner join ({{ contactship_days_to_rebuild() }}) as days
+    on days.source_relation = fct.source_relation
+    and days.call_day = fct.call_day
 {%- endif %}
+where fct.campaign_id is not null
 group by fct.source_relation, fct.campaign_id, fct.call_day
