@@ -96,15 +96,15 @@ def main(argv: list[str] | None = None) -> int:
                 env,
             )
 
-        def models() -> float:
-            """Seconds the warehouse spent on the models in the last command
+        def models() -> dict[str, float]:
+            """Seconds the warehouse spent on each model in the last command
             (dbt's own start-up and parsing excluded)."""
             results = json.loads((work / "target/run_results.json").read_text())
-            return sum(
-                float(r["execution_time"])
+            return {
+                r["unique_id"].rsplit(".", 1)[-1]: float(r["execution_time"])
                 for r in results["results"]
                 if r["unique_id"].startswith("model.")
-            )
+            }
 
         print(f"load of {args.calls:,} calls: {load():.1f} s", flush=True)
         print(f"first build: {dbt('build'):.1f} s", flush=True)
@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"an hour's load (look-back and 500 new calls): {load():.1f} s")
 
         times: dict[str, list[float]] = {}
+        per_model: dict[tuple[str, str], list[float]] = {}
         for _ in range(args.rounds):
             for name, command in (
                 ("build, incremental", ["build"]),
@@ -124,10 +125,19 @@ def main(argv: list[str] | None = None) -> int:
                 ("run, full refresh", ["run", "--full-refresh"]),
             ):
                 times.setdefault(name, []).append(dbt(*command))
-                times.setdefault(f"{name}: models only", []).append(models())
+                spent = models()
+                times.setdefault(f"{name}: models only", []).append(sum(spent.values()))
+                for model, seconds in spent.items():
+                    per_model.setdefault((name, model), []).append(seconds)
 
-    heading = f"dbt step on {args.calls:,} calls in {args.warehouse}"
-    print(f"\n| {heading} (median of {args.rounds}) | seconds |")
+    report(f"dbt step on {args.calls:,} calls in {args.warehouse}", args.rounds, times)
+    models_report(per_model)
+    return 0
+
+
+def report(heading: str, rounds: int, times: dict[str, list[float]]) -> None:
+    """Median times, then full refresh / incremental for each step."""
+    print(f"\n| {heading} (median of {rounds}) | seconds |")
     print("|---|---:|")
     for name, seconds in times.items():
         print(f"| {name} | {statistics.median(seconds):.2f} |")
@@ -137,7 +147,17 @@ def main(argv: list[str] | None = None) -> int:
             incremental = statistics.median(times[f"{step}, incremental{part}"])
             ratio = full / incremental
             print(f"| {step}{part}: full refresh / incremental | {ratio:.2f}x |")
-    return 0
+
+
+def models_report(per_model: dict[tuple[str, str], list[float]]) -> None:
+    """Each model's median time in `dbt run`, incremental and full refresh."""
+    print("\n| model (`dbt run`, median seconds) | incremental | full refresh |")
+    print("|---|---:|---:|")
+    for name, model in sorted(per_model):
+        if name == "run, incremental":
+            incremental = statistics.median(per_model[(name, model)])
+            full = statistics.median(per_model[("run, full refresh", model)])
+            print(f"| {model} | {incremental:.2f} | {full:.2f} |")
 
 
 def timed(command: list[str], env: dict[str, str]) -> float:

@@ -663,4 +663,5 @@ def test_the_dbt_step_benchmark_runs(installed_meltano: str, warehouse: str):
 
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
-    assert len(rows) == 1 + 8 + 4, result.stdout
+    # The totals (a header, 8 timings, 4 ratios), then one row per model.
+    assert len(rows) == 1 + 8 + 4 + 1 + 12, result.stdout
