@@ -240,3 +240,20 @@ def bigquery_emulator(tmp_path_factory) -> Iterator[tuple[str, str]]:
     """A fresh bqemulator (each test its own datasets): REST URL, token URI."""
     with bqemulator(tmp_path_factory.mktemp("bqemulator")) as running:
         yield running
+
+
+def agency(
+    installed_meltano: str, folder: Path, organizations: dict[str, FakeContactship]
+) -> tuple[Meltano, dict[str, str]]:
+    """A fresh copy of the project with one organization file per fake API,
+    made from the example as the README says, and the environment giving
+    each organization its key and URL."""
+    project = copy_of_the_project(folder / "agency")
+    example = (project / "organizations/example.meltano.yml.sample").read_text()
+    env = {"TAP_CONTACTSHIP_EMIT_ACTIVATE_VERSION_MESSAGES": "true"}
+    for name, api in organizations.items():
+        organization = project / f"organizations/{name}.meltano.yml"
+        organization.write_text(example.replace("acme", name))
+        env[f"TAP_CONTACTSHIP__{name.upper()}_API_KEY"] = api.api_key
+        env[f"TAP_CONTACTSHIP__{name.upper()}_API_URL"] = api.url
+    return Meltano(installed_meltano, folder, project=project), env

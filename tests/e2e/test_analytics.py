@@ -24,7 +24,7 @@ from tests.e2e.conftest import (
     DUCKDB_PYTHON,
     ROOT,
     Meltano,
-    copy_of_the_project,
+    agency,
     duckdb_rows,
     postgres_bindir,
     psql,
@@ -516,21 +516,9 @@ def test_every_organization_in_one_build(installed_meltano: str, two_orgs, tmp_p
     """Two organizations loaded into their own schemas, built once with
     `contactship_schemas`: each one's marts equal its own API's rows."""
     acme, globex = two_orgs
-    project = copy_of_the_project(tmp_path / "agency")
-    example = (project / "organizations/example.meltano.yml.sample").read_text()
-    for name in ("acme", "globex"):
-        organization = project / f"organizations/{name}.meltano.yml"
-        organization.write_text(example.replace("acme", name))
-    meltano = Meltano(installed_meltano, tmp_path, project=project)
+    meltano, env = agency(installed_meltano, tmp_path, {"acme": acme, "globex": globex})
+    env["CONTACTSHIP_SCHEMAS"] = "contactship_acme, contactship_globex"
     warehouse = meltano.workdir / "warehouse.duckdb"
-    env = {
-        "TAP_CONTACTSHIP__ACME_API_KEY": acme.api_key,
-        "TAP_CONTACTSHIP__ACME_API_URL": acme.url,
-        "TAP_CONTACTSHIP__GLOBEX_API_KEY": globex.api_key,
-        "TAP_CONTACTSHIP__GLOBEX_API_URL": globex.url,
-        "TAP_CONTACTSHIP_EMIT_ACTIVATE_VERSION_MESSAGES": "true",
-        "CONTACTSHIP_SCHEMAS": "contactship_acme, contactship_globex",
-    }
 
     def query(sql: str) -> Rows:
         return duckdb_rows(warehouse, sql)

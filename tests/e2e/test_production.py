@@ -8,7 +8,14 @@ from collections.abc import Iterator
 import pytest
 
 from tap_contactship.tap import TapContactship
-from tests.e2e.conftest import ROOT, Meltano, copy_of_the_project, duckdb_rows, psql
+from tests.e2e.conftest import (
+    ROOT,
+    Meltano,
+    agency,
+    copy_of_the_project,
+    duckdb_rows,
+    psql,
+)
 from tests.fake_contactship import FakeContactship, Response
 
 pytestmark = pytest.mark.e2e
@@ -93,20 +100,8 @@ def test_several_organizations_load_side_by_side(
     installed_meltano: str, two_orgs, tmp_path
 ):
     acme, globex = two_orgs
-    project = copy_of_the_project(tmp_path / "agency")
-    example = (project / "organizations/example.meltano.yml.sample").read_text()
-    for name in ("acme", "globex"):
-        organization = project / f"organizations/{name}.meltano.yml"
-        organization.write_text(example.replace("acme", name))
-    meltano = Meltano(installed_meltano, tmp_path, project=project)
+    meltano, env = agency(installed_meltano, tmp_path, {"acme": acme, "globex": globex})
     warehouse = meltano.workdir / "warehouse.duckdb"
-    env = {
-        "TAP_CONTACTSHIP__ACME_API_KEY": acme.api_key,
-        "TAP_CONTACTSHIP__ACME_API_URL": acme.url,
-        "TAP_CONTACTSHIP__GLOBEX_API_KEY": globex.api_key,
-        "TAP_CONTACTSHIP__GLOBEX_API_URL": globex.url,
-        "TAP_CONTACTSHIP_EMIT_ACTIVATE_VERSION_MESSAGES": "true",
-    }
 
     meltano.run("tap-contactship--acme", "target-duckdb", **env)
     meltano.run("tap-contactship--globex", "target-duckdb", **env)

@@ -100,3 +100,13 @@
     where agents.agent_name is distinct from built.agent_name
     {%- endif %}
 {%- endmacro %}
+
+{#- In a daily mart over `fct_calls as fct`: on an incremental build, only
+    the days `contactship_days_to_rebuild` lists. -#}
+{% macro contactship_only_days_to_rebuild(agents=false) -%}
+    {%- if is_incremental() %}
+    inner join ({{ contactship_days_to_rebuild(agents=agents) }}) as days
+        on days.source_relation = fct.source_relation
+        and days.call_day = fct.call_day
+    {%- endif %}
+{%- endmacro %}

@@ -296,3 +296,13 @@
     from {{ calls }} as calls
     cross join unnest(generate_array(0, array_length({{ turns }}) - 1)) as turn_index
 {%- endmacro %}
+
+{#- The measures every daily mart gives over `fct_calls as fct`. -#}
+{% macro contactship_call_measures() -%}
+    count(*) as calls,
+    {{ contactship_count_if('fct.is_completed') }} as completed_calls,
+    cast({{ contactship_count_if('fct.is_completed') }} as {{ contactship_double() }})
+        / count(*) as completion_rate,
+    sum(fct.duration_seconds) as total_duration_seconds,
+    avg(fct.duration_seconds) as avg_duration_seconds
+{%- endmacro %}

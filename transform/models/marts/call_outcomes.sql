@@ -13,16 +13,5 @@ select
     count(*) as calls,
     sum(fct.duration_seconds) as total_duration_seconds
 from {{ ref('fct_calls') }} as fct
-{%- if is_incremental() %}
-inner join ({{ contactship_days_to_rebuild() }}) as days
-    on days.source_relation = fct.source_relation
-    and days.call_day = fct.call_day
-{%- endif %}
-group by
-    fct.source_relation,
-    fct.agent_id,
-    fct.call_day,
-    fct.call_status,
-    fct.call_result,
-    fct.disconnection_reason,
-    fct.analysis_sentiment
+{{ contactship_only_days_to_rebuild() }}
+group by 1, 2, 3, 4, 5, 6, 7

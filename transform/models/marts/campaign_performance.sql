@@ -14,10 +14,6 @@ select
     count(distinct fct.contact_id) as contacts_called,
     count(distinct fct.agent_id) as agents
 from {{ ref('fct_calls') }} as fct
-{%- if is_incremental() %}
-inner join ({{ contactship_days_to_rebuild() }}) as days
-    on days.source_relation = fct.source_relation
-    and days.call_day = fct.call_day
-{%- endif %}
+{{ contactship_only_days_to_rebuild() }}
 where fct.campaign_id is not null
 group by fct.source_relation, fct.campaign_id, fct.call_day
