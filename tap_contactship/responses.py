@@ -16,16 +16,9 @@ from singer_sdk.exceptions import RetriableAPIError
 
 from tap_contactship.errors import APIError, MalformedResponseError
 from tap_contactship.retry import network_cause
-from tap_contactship.timestamps import (
-    TimestampError,
-    canonical,
-    canonical_timestamp,
-    parse_timestamp,
-)
+from tap_contactship.timestamps import TimestampError, canonical
 
 if t.TYPE_CHECKING:
-    from datetime import datetime
-
     import requests
 
 #: How much of an error body to quote in a message.
@@ -197,41 +190,31 @@ def request_line(request: requests.PreparedRequest | None) -> str:
     return f"{request.method or 'GET'} {path}"
 
 
-def api_timestamp(value: str, field: str) -> str:
+def api_timestamp(value: str, field: str | None = None) -> str:
     """A timestamp from the API in the canonical form (see timestamps.py).
 
+    In that form, string order is the order of instants.
+
     Raises:
-        APIError: It is not an ISO 8601 timestamp; names the field.
+        APIError: It is not an ISO 8601 timestamp (a bookmark taken from it
+            would be wrong); names the field, when given.
     """
     try:
         return canonical(value)
     except TimestampError:
-        msg = (
-            f"the API returned a `{field}` that is not an ISO 8601 timestamp: "
-            f"{value[:40]!r}"
+        what = (
+            f"a `{field}` that is not an ISO 8601 timestamp"
+            if field
+            else "a timestamp that is not ISO 8601"
         )
-        raise APIError(msg) from None
+        raise APIError(f"the API returned {what}: {value[:40]!r}") from None
 
 
-def instant(value: str) -> datetime:
-    """A timestamp from the API as an instant.
-
-    Raises:
-        APIError: It is not ISO 8601 (a bookmark taken from it would be wrong).
-    """
-    try:
-        return parse_timestamp(value)
-    except TimestampError:
-        msg = f"the API returned a timestamp that is not ISO 8601: {value[:40]!r}"
-        raise APIError(msg) from None
-
-
-def out_of_order_message(call: dict[str, t.Any], previous: datetime) -> str:
+def out_of_order_message(created_at: str, previous: str) -> str:
     """One line for a call that came before the one it follows in `created_at`."""
     return (
         "the API returned calls out of `created_at` order, so a bookmark would be "
-        f"wrong; it may be ignoring order=asc ({call['created_at']} came after "
-        f"{canonical_timestamp(previous)})"
+        f"wrong; it may be ignoring order=asc ({created_at} came after {previous})"
     )
 
 

@@ -13,6 +13,7 @@ from tap_contactship.client import ContactshipStream
 from tap_contactship.errors import APIError
 from tap_contactship.timestamps import (
     TimestampError,
+    canonical_timestamp,
     parse_timestamp,
 )
 
@@ -174,17 +175,21 @@ class CallsStream(ContactshipStream):
                 order (a bookmark taken from them would skip calls).
         """
         start = self._window_start = self.window_start()
-        previous: datetime | None = None
+        # Canonical forms compare as their instants do (see timestamps.py).
+        since = None if start is None else canonical_timestamp(start)
+        previous: str | None = None
         for row in super().get_records(context):
-            created = row.get("created_at")
-            # Parsed even without a window: a garbled value must not become the
-            # bookmark that the next run starts from.
-            created_at = None if created is None else responses.instant(created)
+            created_at = row.get("created_at")
             if created_at is not None:
+                # Read even without a window: a garbled value must not become
+                # the bookmark that the next run starts from. Written back, so
+                # `post_process` finds it canonical already.
+                created_at = row["created_at"] = responses.api_timestamp(created_at)
                 if previous is not None and created_at < previous:
-                    raise APIError(responses.out_of_order_message(row, previous))
+                    message = responses.out_of_order_message(created_at, previous)
+                    raise APIError(message)
                 previous = created_at
-            if start is None or created_at is None or created_at >= start:
+            if since is None or created_at is None or created_at >= since:
                 yield row
 
 
