@@ -13,8 +13,10 @@ from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_contactship import responses
+from tap_contactship.batches import BatchFiles
 from tap_contactship.errors import APIError, OffsetIgnoredError
-from tap_contactship.output import end_version
+from tap_contactship.fields import Fields
+from tap_contactship.output import end_version, withhold_version
 from tap_contactship.pagination import OverlapOffsetPaginator, PageToken
 from tap_contactship.responses import Page, Verdict, api_timestamp
 from tap_contactship.retry import (
@@ -33,11 +35,24 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
-    from collections.abc import Generator, Iterable
+    from collections.abc import Generator, Iterable, Iterator
 
     import requests
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
+
+
+class Listing:
+    """The pages of one list; once they are iterated, whether the list was whole."""
+
+    def __init__(self, pages: Generator[list[dict[str, t.Any]], None, bool]) -> None:
+        """Wrap what `ContactshipStream.read_pages` returns."""
+        self.pages = pages
+        self.complete = False
+
+    def __iter__(self) -> Iterator[list[dict[str, t.Any]]]:
+        """Each page; at the end, `complete` holds the generator's answer."""
+        self.complete = yield from self.pages
 
 
 class ContactshipStream(RESTStream[PageToken]):
@@ -49,9 +64,11 @@ class ContactshipStream(RESTStream[PageToken]):
     follow_without_count = True
     #: The endpoint documents no paging, so ignoring ``offset`` is not an error.
     offset_may_be_ignored = False
-    #: The SDK drops undeclared top-level fields (one warning); objects are
-    #: free-form and pass whole, so nothing nested needs walking.
-    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.ROOT_ONLY
+    #: `post_process` drops undeclared top-level fields (one warning), which is
+    #: all that root-level conformance does to JSON values: they are never
+    #: datetimes, bytes or NaN, and objects are free-form, so nothing nested
+    #: needs walking. The SDK's pass costs a function call per field.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
     # `x-api-key` is not a header requests drops on a redirect to another host.
     allow_redirects = False
     #: Log the SDK's `http_request_duration` metric for every request.
@@ -102,24 +119,88 @@ class ContactshipStream(RESTStream[PageToken]):
 
     @override
     def request_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        # The SDK's loop sends one request at a time and picks the next page from
-        # the raw response; fetching ahead and the overlap check need parsed
-        # pages, so they come from the page client (see transport.py).
+        listing = Listing(self.read_pages(context))
+        for page in listing:
+            yield from page
+        # Reached after the SDK wrote the last record: only a list read whole
+        # lets a target retire the rows it did not contain.
+        end_version(self, self._owner.message_writer, complete=listing.complete)
+
+    def read_pages(
+        self, context: Context | None
+    ) -> Generator[list[dict[str, t.Any]], None, bool]:
+        """The list, page by page, as `select` keeps it; returns whether it is whole.
+
+        Pages come from the page client, not the SDK's request loop: that loop
+        sends one request at a time and picks the next page from the raw
+        response, while fetching ahead and the overlap check need parsed pages
+        (see transport.py).
+        """
         paginator = OverlapOffsetPaginator(
             int(self.config["page_size"]),
             follow_without_count=self.follow_without_count,
         )
         complete = True
         try:
-            yield from PageClient(self, context).rows(paginator)
+            for page in PageClient(self, context).pages(paginator):
+                yield self.select(page)
         except OffsetIgnoredError:
             if not self.offset_may_be_ignored:
                 raise
             complete = self.offset_ignored(paginator)
-        # Reached after the SDK wrote the last record: only a list read whole
-        # lets a target retire the rows it did not contain.
-        complete = complete and paginator.complete
-        end_version(self, self._owner.message_writer, complete=complete)
+        return complete and paginator.complete
+
+    def select(self, rows: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
+        """The rows of one page that this run emits, before `post_process`."""
+        return rows
+
+    @override
+    def get_batches(
+        # `Any`: the SDK's BatchConfig and encoding classes live in a private
+        # module; what is used of them is `batches.BatchConfig`.
+        self,
+        batch_config: t.Any,
+        context: Context | None = None,
+    ) -> Iterator[tuple[t.Any, list[str]]]:
+        """Write the pages to JSONL batch files; each file once it is whole.
+
+        The rows are the record path's (`select`, then `post_process`) without
+        the SDK's per-record loop. After each file the bookmark moves to its
+        last row, and the SDK writes the BATCH message and then a STATE, so an
+        interrupted sync resumes after the last file announced. A file that
+        fails halfway is removed, never announced.
+        """
+        # Batch rows carry no table version (targets take it from RECORD
+        # messages only): target-postgres would delete them all on the next
+        # ACTIVATE_VERSION, as rows of an older version.
+        withhold_version(
+            self,
+            self._owner.message_writer,
+            "emit_activate_version_messages does not apply in BATCH mode (batch "
+            "files carry no table version, so a target would delete the rows it "
+            "just loaded); no row is deleted in the warehouse",
+        )
+        files = BatchFiles(batch_config, f"{self.tap_name}--{self.name}")
+        post_process = self.post_process
+        try:
+            for page in Listing(self.read_pages(context)):
+                rows = [post_process(row, context) for row in page]
+                for url, last in files.write([r for r in rows if r is not None]):
+                    self.bookmark(last, context)
+                    yield batch_config.encoding, [url]
+            for url, last in files.finish():
+                self.bookmark(last, context)
+                yield batch_config.encoding, [url]
+        except BaseException:
+            files.abandon()
+            raise
+
+    def bookmark(self, row: dict[str, t.Any], context: Context | None) -> None:
+        """Move the bookmark to `row`, the last of a batch file (rows are sorted)."""
+        if self.replication_key and self.replication_method == "INCREMENTAL":
+            self.state_manager.increment_state(
+                row, context=context, replication_key=self.replication_key
+            )
 
     def offset_ignored(self, paginator: OverlapOffsetPaginator) -> bool:  # noqa: ARG002
         """Whether the rows read are the whole list although `offset` is ignored."""
@@ -169,17 +250,22 @@ class ContactshipStream(RESTStream[PageToken]):
     def post_process(
         self, row: dict[str, t.Any], context: Context | None = None
     ) -> dict[str, t.Any] | None:
-        for name in self.timestamp_fields:
+        # The SDK's conformance is off (see TYPE_CONFORMANCE_LEVEL): the fields
+        # a record may carry are checked here, in the pass that rewrites its
+        # timestamps, with a set comparison in C for the usual clean row.
+        fields = self.fields
+        if not row.keys() <= fields.kept:
+            row = fields.only_kept(row)
+        for name in fields.timestamps:
             value = row.get(name)
             if isinstance(value, str):  # one form for every instant
                 row[name] = api_timestamp(value, f"{self.name}.{name}")
         return row
 
     @cached_property
-    def timestamp_fields(self) -> tuple[str, ...]:
-        """The fields the schema types `date-time`."""
-        properties = self.schema["properties"].items()
-        return tuple(n for n, s in properties if s.get("format") == "date-time")
+    def fields(self) -> Fields:
+        """Which fields a record keeps, from the catalog's schema and selection."""
+        return Fields(self.name, self.effective_schema, self.mask, self.logger)
 
     @override
     def log(

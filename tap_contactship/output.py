@@ -75,18 +75,25 @@ def flush_writers() -> None:
 
 def end_version(stream: Stream, writer: t.Any, *, complete: bool) -> None:
     """`stream` ended: its held ACTIVATE_VERSION follows, if its list is whole."""
+    if not complete:
+        withhold_version(
+            stream,
+            writer,
+            "the list may be incomplete, so no ACTIVATE_VERSION is sent: no row "
+            "is deleted in the warehouse this run",
+        )
+    elif isinstance(writer, BufferedSingerWriter):
+        for stream_map in stream.stream_maps:
+            writer.activate(stream_map.stream_alias)
+
+
+def withhold_version(stream: Stream, writer: t.Any, why: str) -> None:
+    """`stream`'s held ACTIVATE_VERSION is never sent; say why if it was asked for."""
     if isinstance(writer, BufferedSingerWriter):
         for stream_map in stream.stream_maps:
-            if complete:
-                writer.activate(stream_map.stream_alias)
-            else:
-                writer.discard(stream_map.stream_alias)
-    if stream.emit_activate_version_messages and not complete:
-        stream.logger.warning(
-            "%s: the list may be incomplete, so no ACTIVATE_VERSION is sent: "
-            "no row is deleted in the warehouse this run",
-            stream.name,
-        )
+            writer.discard(stream_map.stream_alias)
+    if stream.emit_activate_version_messages:
+        stream.logger.warning("%s: %s", stream.name, why)
 
 
 def records_written() -> int:

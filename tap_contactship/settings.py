@@ -126,6 +126,14 @@ def extra_problems(config: Mapping[str, t.Any]) -> list[str]:
             parse_timestamp(start_date)
         except TimestampError:
             problems.append("`start_date` must be an ISO 8601 date-time")
+    batch = config.get("batch_config")
+    if isinstance(batch, dict) and batch.get("encoding", {}).get("format") == (
+        "parquet"
+    ):
+        problems.append(
+            "`batch_config.encoding.format` must be `jsonl`: this tap writes JSONL "
+            "batch files (target-snowflake loads no other)"
+        )
     return problems
 
 

@@ -23,7 +23,7 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Generator
 
     import requests
     from singer_sdk.helpers.types import Context
@@ -116,6 +116,9 @@ class CallsStream(ContactshipStream):
     ).to_dict()
 
     _window_start: datetime | None = None
+    #: The window start in the canonical form, and the last `created_at` read.
+    _since: str | None = None
+    _previous: str | None = None
 
     @override
     def get_url_params(
@@ -167,18 +170,27 @@ class CallsStream(ContactshipStream):
         return False
 
     @override
-    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        """Emit calls from the window start on, in `created_at` order.
+    def read_pages(
+        self, context: Context | None
+    ) -> Generator[list[dict[str, t.Any]], None, bool]:
+        """Read the calls from a day before the window start (see `select`)."""
+        start = self._window_start = self.window_start()
+        # Canonical forms compare as their instants do (see timestamps.py).
+        self._since = None if start is None else canonical_timestamp(start)
+        self._previous = None
+        return (yield from super().read_pages(context))
+
+    @override
+    def select(self, rows: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
+        """The calls from the window start on, checked to be in `created_at` order.
 
         Raises:
             APIError: A `created_at` is not a timestamp, or calls come out of
                 order (a bookmark taken from them would skip calls).
         """
-        start = self._window_start = self.window_start()
-        # Canonical forms compare as their instants do (see timestamps.py).
-        since = None if start is None else canonical_timestamp(start)
-        previous: str | None = None
-        for row in super().get_records(context):
+        since, previous = self._since, self._previous
+        kept = []
+        for row in rows:
             created_at = row.get("created_at")
             if created_at is not None:
                 # Read even without a window: a garbled value must not become
@@ -190,7 +202,9 @@ class CallsStream(ContactshipStream):
                     raise APIError(message)
                 previous = created_at
             if since is None or created_at is None or created_at >= since:
-                yield row
+                kept.append(row)
+        self._previous = previous
+        return kept
 
 
 class AgentsStream(ContactshipStream):

@@ -1,6 +1,6 @@
 """Page requests: prepared from the stream's hooks, sent, retried, parsed.
 
-`PageClient.rows(paginator)` reads a list: it hands `fetch(token)` to the
+`PageClient.pages(paginator)` reads a list: it hands `fetch(token)` to the
 fetcher, which calls it from its worker threads, and counts the requests.
 Every step goes through the stream's public SDK hooks: `get_http_request` and
 `build_prepared_request` build the request (body and `payload_as_json`
@@ -57,11 +57,13 @@ class PageClient:
         self.context = context
         self.stopped = stopped or threading.Event()
 
-    def rows(self, paginator: OverlapOffsetPaginator) -> Iterator[dict[str, t.Any]]:
-        """Every row the paginator accepts, pages fetched ahead by a `Fetcher`.
+    def pages(
+        self, paginator: OverlapOffsetPaginator
+    ) -> Iterator[list[dict[str, t.Any]]]:
+        """Page by page, the rows the paginator accepts; fetched ahead by a `Fetcher`.
 
         Requests are counted (the SDK's `http_request_count`) and progress is
-        logged as the rows go by; a signal stops reading between pages.
+        logged as the pages go by; a signal stops reading between pages.
         """
         stream = self.stream
         interval = float(stream.config["progress_interval"])
@@ -90,7 +92,7 @@ class PageClient:
             try:
                 for rows in fetcher.pages():
                     progress.update(paginator.emitted, paginator.count)
-                    yield from rows
+                    yield rows
             finally:
                 for warning in paginator.warnings:
                     stream.logger.warning("%s: %s", stream.name, warning)

@@ -11,10 +11,14 @@ the way an upserting, deleting target does.
 
 from __future__ import annotations
 
+import gzip
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from hypothesis import strategies as st
 
@@ -452,6 +456,9 @@ class Warehouse:
             if message["type"] == "RECORD":
                 record = message["record"]
                 table[record["id"]] = (record, version)
+            elif message["type"] == "BATCH":
+                for record in batch_rows(message):
+                    table[record["id"]] = (record, None)
             elif message["type"] == "ACTIVATE_VERSION":
                 assert version is not None
                 for row_id in [
@@ -462,6 +469,24 @@ class Warehouse:
     def rows(self, stream: str) -> dict[str, dict[str, Any]]:
         """The table's rows by id."""
         return {row_id: row for row_id, (row, _) in self.tables[stream].items()}
+
+
+def batch_rows(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of a BATCH message's files, each opened as the message says.
+
+    A file announced as uncompressed must not be gzip, and the reverse.
+    """
+    encoding = message["encoding"]
+    assert encoding["format"] == "jsonl"
+    rows = []
+    for url in message["manifest"]:
+        path = Path(unquote(urlparse(url).path))
+        data = path.read_bytes()
+        is_gzip = data[:2] == b"\x1f\x8b"
+        assert is_gzip == (encoding["compression"] == "gzip"), (url, encoding)
+        text = (gzip.decompress(data) if is_gzip else data).decode()
+        rows += [json.loads(line) for line in text.splitlines()]
+    return rows
 
 
 def cut_after_state(run: Run, which: int) -> tuple[list[dict[str, Any]], dict]:

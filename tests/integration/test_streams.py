@@ -262,7 +262,8 @@ def test_undeclared_fields_are_dropped_with_one_warning(api, caplog):
 
     assert run.exit_code == 0
     assert all("beta_flag" not in r for r in run.records())
-    # The SDK's own conformance drops them and says so once.
+    # `post_process` drops them (the SDK's conformance is off) and says so
+    # once, in the SDK's words.
     assert (
         caplog.text.count(
             "Properties ('beta_flag',) were present in the 'phone_numbers' stream "
