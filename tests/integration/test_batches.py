@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from tap_contactship.batches import BatchFiles
+from tap_contactship.batches import BatchFiles, Storage
 from tests.conftest import sync, tap_config
 from tests.fake_contactship import FakeContactship, Response, Seen, json_response
 from tests.worlds import batch_rows
@@ -174,7 +174,7 @@ class RemoteStorage:
     """Storage that is not a local folder: files exist once closed cleanly,
     as fsspec's transactions (behind the SDK's `StorageTarget.open`) commit."""
 
-    prefix = "runs/"
+    prefix: str | None = "runs/"
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
@@ -192,7 +192,7 @@ class RemoteStorage:
 
 class Config:
     def __init__(self, storage: RemoteStorage, compression: str | None) -> None:
-        self.storage = storage
+        self.storage: Storage = storage
         self.batch_size = 3
         self.encoding = type(
             "Encoding", (), {"format": "jsonl", "compression": compression}

@@ -246,8 +246,11 @@ def test_batch_files_hold_the_record_output_row_for_row(world, compression, size
             else True
         )
     assert bookmark(run.final_state()) == bookmark(records.final_state())
-    marks = [bookmark(m["value"]) for m in run.of_type("STATE")]
-    marks = [mark for mark in marks if mark is not None]
+    marks = [
+        mark
+        for mark in (bookmark(m["value"]) for m in run.of_type("STATE"))
+        if mark is not None
+    ]
     assert marks == sorted(marks), "a STATE moved the calls bookmark back"
 
 
