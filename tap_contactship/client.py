@@ -75,6 +75,8 @@ class ContactshipStream(RESTStream[PageToken]):
     log_request_metrics = True
     #: Where retries and the throttle read the time and sleep.
     clock = SYSTEM_CLOCK
+    #: `date-time` fields that `select` has rewritten in the canonical form.
+    canonical_fields: t.ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, tap: Tap, *args: t.Any, **kwargs: t.Any) -> None:
         """Remember the tap, whose writer holds this stream's ACTIVATE_VERSION."""
@@ -265,7 +267,13 @@ class ContactshipStream(RESTStream[PageToken]):
     @cached_property
     def fields(self) -> Fields:
         """Which fields a record keeps, from the catalog's schema and selection."""
-        return Fields(self.name, self.effective_schema, self.mask, self.logger)
+        return Fields(
+            self.name,
+            self.effective_schema,
+            self.mask,
+            self.logger,
+            canonical=self.canonical_fields,
+        )
 
     @override
     def log(

@@ -24,8 +24,12 @@ class Fields:
         schema: dict[str, t.Any],
         mask: SelectionMask,
         logger: logging.Logger,
+        canonical: t.Collection[str] = (),
     ) -> None:
-        """Read the top-level properties and which of them are selected."""
+        """Read the top-level properties and which of them are selected.
+
+        `canonical`: `date-time` fields the stream has rewritten already.
+        """
         properties: dict[str, t.Any] = schema.get("properties", {})
         self.stream = stream
         self.logger = logger
@@ -38,7 +42,7 @@ class Fields:
         self.timestamps = tuple(
             n
             for n, s in properties.items()
-            if n in self.kept and s.get("format") == "date-time"
+            if n in self.kept and n not in canonical and s.get("format") == "date-time"
         )
         self.warned: set[str] = set()
 

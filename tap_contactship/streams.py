@@ -84,6 +84,7 @@ class CallsStream(ContactshipStream):
     is_sorted = True
     # A STATE every thousand calls makes an interrupted first sync resumable.
     STATE_MSG_FREQUENCY = 1000
+    canonical_fields = ("created_at",)
 
     schema = th.PropertiesList(
         th.Property("id", Id, required=True),
@@ -195,7 +196,7 @@ class CallsStream(ContactshipStream):
             if created_at is not None:
                 # Read even without a window: a garbled value must not become
                 # the bookmark that the next run starts from. Written back, so
-                # `post_process` finds it canonical already.
+                # `post_process` leaves it alone (`canonical_fields`).
                 created_at = row["created_at"] = responses.api_timestamp(created_at)
                 if previous is not None and created_at < previous:
                     message = responses.out_of_order_message(created_at, previous)

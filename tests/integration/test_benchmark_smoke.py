@@ -21,5 +21,28 @@ def test_benchmark_smoke_run_prints_the_table():
 
     assert result.returncode == 0, result.stderr[-3000:]
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
-    # The header, two cases and the writers' comparison.
-    assert len(rows) == 1 + 3
+    # The header, three cases (two RECORD, one BATCH) and the writers' comparison.
+    assert len(rows) == 1 + 4
+    record, _, batch, _ = rows[1:]
+    cells = [cell.strip() for cell in record.split("|")]
+    assert cells[6].endswith(" s") and cells[7].endswith(" s"), record  # SDK loop
+    assert batch.startswith("| BATCH: "), batch
+
+
+def test_sdk_floor_prints_each_shape():
+    result = subprocess.run(
+        [sys.executable, "benchmarks/sdk_floor.py", "--rows", "500"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert [line.split("|")[0].strip() for line in lines[1:]] == [
+        "phone_numbers",
+        "calls",
+        "calls with transcripts",
+    ]
