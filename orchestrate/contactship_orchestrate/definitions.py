@@ -219,6 +219,9 @@ class Translator(DagsterDbtTranslator):
             return dg.AssetKey(["contactship_raw", dbt_resource_props["name"]])
         return super().get_asset_key(dbt_resource_props)
 
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str:  # noqa: ARG002, D102
+        return "contactship_models"
+
 
 dbt_project = DbtProject(
     project_dir=PROJECT / "transform",

@@ -12,12 +12,16 @@ import json
 import os
 import shutil
 import subprocess
+import time
+import urllib.request
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import free_port
 from tests.e2e.conftest import ROOT, psql, unavailable
 from tests.fake_contactship import FakeContactship, make_call
 
@@ -185,3 +189,149 @@ def test_each_client_loads_alone_then_incrementally_then_dbt_builds(
     assert per_client == [
         [f"contactship_{name}", *[str(len(clients[name].calls))] * 2] for name in GOOD
     ]
+
+
+WORKSPACE = """
+{
+  workspaceOrError { ... on Workspace { locationEntries {
+    name loadStatus locationOrLoadError { __typename ... on PythonError { message } }
+  } } }
+  repositoriesOrError { ... on RepositoryConnection { nodes {
+    schedules { name cronSchedule }
+    sensors { name }
+    jobs { name }
+    assetNodes { assetKey { path } groupName isPartitioned partitionKeys }
+  } } }
+}
+"""
+
+
+def png_colors(data: bytes) -> int:
+    """Distinct colours in an 8-bit RGB(A) PNG (Chromium's screenshots)."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    position, chunks, header = 8, [], b""
+    while position < len(data):
+        length = int.from_bytes(data[position : position + 4], "big")
+        kind = data[position + 4 : position + 8]
+        body = data[position + 8 : position + 8 + length]
+        if kind == b"IHDR":
+            header = body
+        elif kind == b"IDAT":
+            chunks.append(body)
+        position += 12 + length
+    width, height = (
+        int.from_bytes(header[:4], "big"),
+        int.from_bytes(header[4:8], "big"),
+    )
+    assert header[8] == 8 and header[9] in (2, 6), "8-bit RGB or RGBA"
+    size = 3 if header[9] == 2 else 4
+    raw, stride = zlib.decompress(b"".join(chunks)), width * size
+    previous, colours = bytearray(stride), set[bytes]()
+    for row in range(height):
+        filter_type, line = (
+            raw[row * (stride + 1)],
+            bytearray(raw[row * (stride + 1) + 1 : (row + 1) * (stride + 1)]),
+        )
+        for i in range(stride):
+            left = line[i - size] if i >= size else 0
+            up, corner = previous[i], previous[i - size] if i >= size else 0
+            if filter_type == 1:
+                line[i] = (line[i] + left) & 255
+            elif filter_type == 2:
+                line[i] = (line[i] + up) & 255
+            elif filter_type == 3:
+                line[i] = (line[i] + (left + up) // 2) & 255
+            elif filter_type == 4:
+                estimate = left + up - corner
+                nearest = min(
+                    (abs(estimate - left), 0, left),
+                    (abs(estimate - up), 1, up),
+                    (abs(estimate - corner), 2, corner),
+                )[2]
+                line[i] = (line[i] + nearest) & 255
+        if row % 10 == 0:
+            colours.update(bytes(line[i : i + 3]) for i in range(0, stride, size * 5))
+        previous = line
+    return len(colours)
+
+
+def test_the_web_server_shows_the_code_location_and_the_asset_graph(tmp_path):
+    python = dagster_python()
+    home = tmp_path / "home"
+    (home / ".nux").mkdir(parents=True)
+    shutil.copy(ROOT / "orchestrate/home/dagster.yaml", home)
+    # The community sign-up dialog would cover the graph.
+    (home / ".nux/nux.yaml").write_text("seen: 1\n")
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DAGSTER_")},
+        "DAGSTER_HOME": str(home),
+        "CONTACTSHIP_DBT_TARGET_PATH": str(tmp_path / "dbt"),
+    }
+    server = subprocess.Popen(
+        [
+            str(python.with_name("dagster-webserver")),
+            *("-h", "127.0.0.1", "-p", str(port)),
+            *("-m", "contactship_orchestrate.definitions"),
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/server_info", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "the web server did not start"
+                time.sleep(0.5)
+        request = urllib.request.Request(
+            f"{url}/graphql",
+            data=json.dumps({"query": WORKSPACE}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            data = json.load(response)["data"]
+
+        (entry,) = data["workspaceOrError"]["locationEntries"]
+        assert entry["loadStatus"] == "LOADED"
+        assert entry["locationOrLoadError"]["__typename"] == "RepositoryLocation"
+        (repository,) = data["repositoriesOrError"]["nodes"]
+        assert repository["schedules"] == [
+            {"name": "hourly_loads", "cronSchedule": "0 * * * *"}
+        ]
+        assert repository["sensors"] == [{"name": "transform_after_loads"}]
+        assert {"load_client", "transform"} <= {j["name"] for j in repository["jobs"]}
+        nodes = {"/".join(n["assetKey"]["path"]): n for n in repository["assetNodes"]}
+        for table in ("phone_numbers", "calls", "agents", "contacts"):
+            raw = nodes[f"contactship_raw/{table}"]
+            assert raw["isPartitioned"] and raw["partitionKeys"] == ["acme", "globex"]
+        models = {k for k, n in nodes.items() if n["groupName"] == "contactship_models"}
+        assert "analytics/fct_calls" in models and len(models) == 12
+
+        shot = ROOT / "output/dagster-asset-graph.png"
+        shot.unlink(missing_ok=True)
+        chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+        if chromium is None:
+            unavailable("chromium is not installed (bash .ci/run installs it)")
+        subprocess.run(
+            [
+                str(chromium),
+                *("--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"),
+                *("--window-size=1600,1000", "--virtual-time-budget=20000"),
+                f"--screenshot={shot}",
+                f"{url}/assets/analytics/fct_calls?view=lineage&lineageScope=upstream",
+            ],
+            capture_output=True,
+            timeout=120,
+            check=True,
+        )
+        # A page with the graph has hundreds of colours; a blank one a handful.
+        assert png_colors(shot.read_bytes()) > 50
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
