@@ -27,6 +27,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from dbt_step import timed  # noqa: E402  (this folder is on the path)
+
 from tests.e2e.conftest import local_postgres, postgres_bindir, psql  # noqa: E402
 from tests.fake_contactship import FakeContactship  # noqa: E402
 from tests.warehouses import Snowflake  # noqa: E402
@@ -123,17 +125,6 @@ def check(counts: list[Any], calls: int, where: str) -> None:
     """Every call once: as many rows as distinct ids as calls."""
     if [int(n) for n in counts] != [calls, calls]:
         sys.exit(f"{where}: {counts} rows/distinct ids, not {calls}")
-
-
-def timed(command: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    result = subprocess.run(
-        command, env=env, cwd=ROOT, capture_output=True, text=True, check=False
-    )
-    elapsed = time.perf_counter() - started
-    if result.returncode != 0:
-        sys.exit(f"{command[:3]} failed:\n{(result.stdout + result.stderr)[-3000:]}")
-    return elapsed
 
 
 if __name__ == "__main__":

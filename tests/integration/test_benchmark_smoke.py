@@ -9,15 +9,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_benchmark_smoke_run_prints_the_table():
-    result = subprocess.run(
-        [sys.executable, "benchmarks/run.py", "--smoke"],
+def run_benchmark(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *argv],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
+
+
+def test_benchmark_smoke_run_prints_the_table():
+    result = run_benchmark("benchmarks/run.py", "--smoke")
 
     assert result.returncode == 0, result.stderr[-3000:]
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
@@ -30,14 +34,7 @@ def test_benchmark_smoke_run_prints_the_table():
 
 
 def test_sdk_floor_prints_each_shape():
-    result = subprocess.run(
-        [sys.executable, "benchmarks/sdk_floor.py", "--rows", "500"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = run_benchmark("benchmarks/sdk_floor.py", "--rows", "500")
 
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
