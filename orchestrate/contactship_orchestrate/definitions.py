@@ -17,6 +17,7 @@
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -237,8 +238,13 @@ dbt_cli = DbtCliResource(
 )
 if not dbt_project.manifest_path.exists():
     # The manifest the dbt assets are read from: parsed once, here, so that
-    # `dagster dev`, `dagster job execute` and a test all find it.
-    dbt_cli.cli(["parse"], target_path=dbt_project.target_path).wait()
+    # `dagster dev`, `dagster job execute` and a test all find it. The web
+    # server, the daemon and each run import this module, maybe at once: each
+    # parses into a folder of its own and moves the whole file into place.
+    own = dbt_project.target_path / f"parse-{os.getpid()}"
+    dbt_cli.cli(["parse"], target_path=own).wait()
+    (own / "manifest.json").replace(dbt_project.manifest_path)
+    shutil.rmtree(own, ignore_errors=True)
 
 
 @dbt_assets(
