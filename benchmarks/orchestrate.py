@@ -136,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
                         check=False,
                     )
                     if launched.returncode != 0:
-                        sys.exit(f"dagster job launch failed:\n{launched.stderr[-3000:]}")
+                        sys.exit(
+                            f"dagster job launch failed:\n{launched.stderr[-3000:]}"
+                        )
                 peak = wait_for_runs(server, len(CLIENTS))
                 timings[limit] = (time.perf_counter() - started, peak)
             finally:

@@ -128,7 +128,11 @@ CASES = [
     ),
     Case("BATCH: 100,000 calls, uncompressed", "calls", 100_000, 1.5, batch="none"),
     Case(
-        f"BATCH: 100,000 calls, gzip level {GZIP_LEVEL} both", "calls", 100_000, 1.5, batch="gzip"
+        f"BATCH: 100,000 calls, gzip level {GZIP_LEVEL} both",
+        "calls",
+        100_000,
+        1.5,
+        batch="gzip",
     ),
     Case(
         "BATCH: 1,000,000 phone numbers, page 1000, uncompressed",
