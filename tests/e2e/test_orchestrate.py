@@ -56,7 +56,18 @@ def clients() -> Iterator[dict[str, FakeContactship]]:
 
 
 @pytest.fixture(scope="module")
-def dagster(clients, postgres, tmp_path_factory) -> Callable[..., dict[str, Any]]:
+def warehouse(postgres) -> dict[str, str]:
+    """A database of its own: other tests' marts in the shared one would be
+    merged into the incremental `fct_calls` this build makes."""
+    psql(postgres, "drop database if exists orchestrated")
+    psql(postgres, "create database orchestrated")
+    return {**postgres, "database": "orchestrated"}
+
+
+@pytest.fixture(scope="module")
+def dagster(
+    clients, postgres, warehouse, tmp_path_factory
+) -> Callable[..., dict[str, Any]]:
     """Run the code location's jobs against these clients; their results."""
     python = dagster_python()
     home = tmp_path_factory.mktemp("dagster-home")
@@ -95,7 +106,7 @@ def dagster(clients, postgres, tmp_path_factory) -> Callable[..., dict[str, Any]
             f"{postgres['port']}/dagster_meltano"
         ),
         **{f"TEST_KEY_{name.upper()}": key for name, key in KEYS.items()},
-        **{f"TARGET_POSTGRES_{k.upper()}": v for k, v in postgres.items()},
+        **{f"TARGET_POSTGRES_{k.upper()}": v for k, v in warehouse.items()},
         "TARGET_POSTGRES_PASSWORD": "unused",
     }
 
@@ -152,19 +163,19 @@ def check_results(results: dict[str, Any]) -> None:
 
 
 def test_each_client_loads_alone_then_incrementally_then_dbt_builds(
-    dagster, clients, postgres
+    dagster, clients, warehouse
 ):
     first = dagster("inprocess", "acme", "globex", "initech")
 
     check_results(first)
-    check_loaded(postgres, clients)
+    check_loaded(warehouse, clients)
     # The loader may have created a table from the first SCHEMA message.
     for (table,) in psql(
-        postgres,
+        warehouse,
         "select table_name from information_schema.tables "
         "where table_schema = 'contactship_initech'",
     ):
-        assert counts(postgres, "contactship_initech", table) == [0, 0]
+        assert counts(warehouse, "contactship_initech", table) == [0, 0]
 
     for api in clients.values():
         api.calls.extend(make_call(len(api.calls) + n) for n in range(7))
@@ -172,7 +183,7 @@ def test_each_client_loads_alone_then_incrementally_then_dbt_builds(
     second = dagster("multiprocess", "acme", "globex", "initech")
 
     check_results(second)
-    check_loaded(postgres, clients)
+    check_loaded(warehouse, clients)
     for name in GOOD:
         # Incremental: from the bookmark Meltano kept in PostgreSQL.
         new = clients[name].data_requests("/v1/calls")[asked[name] :]
@@ -182,7 +193,7 @@ def test_each_client_loads_alone_then_incrementally_then_dbt_builds(
 
     assert built["transform"]["success"], built["transform"]["failures"]
     per_client = psql(
-        postgres,
+        warehouse,
         "select source_relation, count(*), count(distinct call_id) "
         "from analytics.fct_calls group by 1 order by 1",
     )
