@@ -258,9 +258,12 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 # Property-based tests: CI's profile is derandomized and bounded; `long` hunts.
+# The README test runs the README's test commands with a few examples
+# (CONTACTSHIP_PROPERTY_EXAMPLES), to see they work: CI's own run hunts.
+_EXAMPLES = os.environ.get("CONTACTSHIP_PROPERTY_EXAMPLES")
 settings.register_profile(
     "ci",
-    max_examples=40,
+    max_examples=int(_EXAMPLES or 40),
     derandomize=True,
     database=None,
     deadline=None,
@@ -271,8 +274,7 @@ settings.register_profile(
 )
 settings.register_profile(
     "long",
-    # The README test runs the README's command with a few, to see it works.
-    max_examples=int(os.environ.get("CONTACTSHIP_PROPERTY_EXAMPLES", "3000")),
+    max_examples=int(_EXAMPLES or 3000),
     deadline=None,
     phases=[p for p in Phase if p is not Phase.explain],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
