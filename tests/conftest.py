@@ -96,6 +96,28 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def run_benchmark(*argv: str, timeout: int = 600) -> list[str]:
+    """Run a benchmark script at a tiny size from the project root; its lines.
+
+    Its timings are never asserted: only that it works and what it prints.
+    """
+    result = subprocess.run(
+        [sys.executable, *argv],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    return result.stdout.splitlines()
+
+
+def table_rows(lines: list[str]) -> list[str]:
+    """The rows of the Markdown table a benchmark prints, its header first."""
+    return [line for line in lines if line.startswith("| ")]
+
+
 #: The `date-time` fields of every stream.
 DATE_TIME_FIELDS = ("created_at", "updated_at", "start_at", "finished_at")
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
@@ -20,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import run_benchmark, table_rows
 from tests.e2e.conftest import (
     DUCKDB_PYTHON,
     ROOT,
@@ -636,20 +636,11 @@ def test_the_dbt_step_benchmark_runs(installed_meltano: str, warehouse: str):
     """`benchmarks/dbt_step.py` at a tiny size: it works; timings are not asserted."""
     if warehouse == "postgres" and postgres_bindir() is None:
         unavailable("PostgreSQL is not installed (bash .ci/run installs it)")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "benchmarks/dbt_step.py",
-            *("--calls", "1500", "--rounds", "1", "--warehouse", warehouse),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    lines = run_benchmark(
+        "benchmarks/dbt_step.py",
+        *("--calls", "1500", "--rounds", "1", "--warehouse", warehouse),
     )
 
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    rows = table_rows(lines)
     # The totals (a header, 8 timings, 4 ratios), then one row per model.
-    assert len(rows) == 1 + 8 + 4 + 1 + 12, result.stdout
+    assert len(rows) == 1 + 8 + 4 + 1 + 12, "\n".join(lines)

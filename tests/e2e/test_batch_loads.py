@@ -9,15 +9,13 @@ none twice. target-duckdb cannot read BATCH messages (README).
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import run_cli, tap_config
-from tests.e2e.conftest import ROOT, Meltano, psql
+from tests.conftest import run_benchmark, run_cli, table_rows, tap_config
+from tests.e2e.conftest import Meltano, psql
 from tests.e2e.test_production import pg_env
 from tests.e2e.test_warehouses import change_the_api, the_rows_are_exactly_once
 from tests.fake_contactship import FakeContactship
@@ -147,15 +145,6 @@ def test_snowflake_loads_batch_files_once(tmp_path):
 @pytest.mark.postgres
 def test_the_load_benchmark_runs(installed_meltano):
     """`benchmarks/load.py` at a tiny size: it works; timings are not asserted."""
-    result = subprocess.run(
-        [sys.executable, "benchmarks/load.py", "--calls", "300"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    lines = run_benchmark("benchmarks/load.py", "--calls", "300")
 
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
-    assert len(rows) == 1 + 3, result.stdout
+    assert len(table_rows(lines)) == 1 + 3, "\n".join(lines)
