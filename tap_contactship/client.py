@@ -185,7 +185,7 @@ class ContactshipStream(RESTStream[PageToken]):
         files = BatchFiles(batch_config, f"{self.tap_name}--{self.name}")
         post_process = self.post_process
         try:
-            for page in Listing(self.read_pages(context)):
+            for page in self.read_pages(context):
                 rows = [post_process(row, context) for row in page]
                 for url, last in files.write([r for r in rows if r is not None]):
                     self.bookmark(last, context)

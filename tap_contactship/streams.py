@@ -117,8 +117,7 @@ class CallsStream(ContactshipStream):
     ).to_dict()
 
     _window_start: datetime | None = None
-    #: The window start in the canonical form, and the last `created_at` read.
-    _since: str | None = None
+    #: The last `created_at` read, in the canonical form.
     _previous: str | None = None
 
     @override
@@ -175,9 +174,7 @@ class CallsStream(ContactshipStream):
         self, context: Context | None
     ) -> Generator[list[dict[str, t.Any]], None, bool]:
         """Read the calls from a day before the window start (see `select`)."""
-        start = self._window_start = self.window_start()
-        # Canonical forms compare as their instants do (see timestamps.py).
-        self._since = None if start is None else canonical_timestamp(start)
+        self._window_start = self.window_start()
         self._previous = None
         return (yield from super().read_pages(context))
 
@@ -189,7 +186,9 @@ class CallsStream(ContactshipStream):
             APIError: A `created_at` is not a timestamp, or calls come out of
                 order (a bookmark taken from them would skip calls).
         """
-        since, previous = self._since, self._previous
+        start, previous = self._window_start, self._previous
+        # Canonical forms compare as their instants do (see timestamps.py).
+        since = None if start is None else canonical_timestamp(start)
         kept = []
         for row in rows:
             created_at = row.get("created_at")
