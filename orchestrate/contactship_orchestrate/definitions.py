@@ -16,7 +16,6 @@
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -28,6 +27,12 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from contactship_orchestrate.meltano_output import (
+    TABLES,
+    last_error,
+    rows_loaded,
+    tap_error,
+)
 from contactship_orchestrate.organizations import (
     PROJECT,
     Organization,
@@ -36,15 +41,14 @@ from contactship_orchestrate.organizations import (
 
 ORGANIZATIONS = load_organizations()
 BY_NAME = {org.name: org for org in ORGANIZATIONS}
-TABLES = ("phone_numbers", "calls", "agents", "contacts")
 #: The loader every client writes with (the README says why not DuckDB).
 LOADER = os.environ.get("CONTACTSHIP_LOADER", "target-postgres")
+#: The warehouse it writes to: the dbt target and the raw assets' kind.
+WAREHOUSE = "postgres" if LOADER == "target-postgres" else "duckdb"
 #: Run tags the run queue's limits refer to (`home/dagster.yaml`).
 CLIENT_LOAD_TAG = "contactship/client-load"
 LOADER_TAG = "contactship/loader"
 TICK_TAG = "contactship/tick"
-#: Lines the tap ends a failed run with, as Meltano prints them.
-TAP_ERROR = re.compile(r"tap-contactship: error: (?P<line>.*?)(?:\s+cmd_type=\S+.*)?$")
 #: Failures a retry cannot fix.
 FINAL = ("rejected the API key", "invalid config", "is not set")
 
@@ -139,40 +143,6 @@ class MeltanoProject(dg.ConfigurableResource):  # type: ignore[type-arg]
         return rows_loaded(output)
 
 
-def tap_error(output: str) -> str | None:
-    """The tap's one error line in Meltano's output, if it wrote one."""
-    for text in output.splitlines():
-        found = TAP_ERROR.search(text)
-        if found:
-            return found["line"].strip()
-    return None
-
-
-def last_error(output: str) -> str:
-    """Meltano's last error line, when the tap said nothing (a loader failed)."""
-    errors = [t for t in output.splitlines() if "error" in t.lower()]
-    return (errors[-1] if errors else output.strip().splitlines()[-1:] or ["?"])[
-        0
-    ].strip()[:500]
-
-
-def rows_loaded(output: str) -> dict[str, int]:
-    """The tap's `record_count` metrics, summed per stream."""
-    rows: dict[str, int] = dict.fromkeys(TABLES, 0)
-    for text in output.splitlines():
-        if '"record_count"' not in text or "METRIC: " not in text:
-            continue
-        metric = text.split("METRIC: ", 1)[1]
-        try:
-            point = json.loads(metric[: metric.rindex("}") + 1])
-        except ValueError:
-            continue
-        stream = point.get("tags", {}).get("stream")
-        if stream in rows:
-            rows[stream] += int(point.get("value", 0))
-    return rows
-
-
 def retry_policy() -> dg.RetryPolicy:
     """Retries of a failed client run: exponential backoff from the delay."""
     return dg.RetryPolicy(
@@ -187,7 +157,7 @@ def retry_policy() -> dg.RetryPolicy:
         dg.AssetSpec(
             ["contactship_raw", table],
             description=f"Raw `{table}` of every organization, one schema each",
-            kinds={"meltano", "postgres" if LOADER == "target-postgres" else "duckdb"},
+            kinds={"meltano", WAREHOUSE},
         )
         for table in TABLES
     ],
@@ -230,7 +200,7 @@ dbt_project = DbtProject(
     target_path=Path(
         os.environ.get("CONTACTSHIP_DBT_TARGET_PATH", PROJECT / "output/dagster/dbt")
     ),
-    target="postgres" if LOADER == "target-postgres" else "duckdb",
+    target=WAREHOUSE,
 )
 #: dbt from this venv (dbt-core and dbt-postgres are this package's dependencies).
 dbt_cli = DbtCliResource(
