@@ -96,6 +96,26 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def batch_config(
+    root: Path | str,
+    compression: str = "none",
+    *,
+    size: int | None = None,
+    prefix: str | None = None,
+) -> dict[str, Any]:
+    """The SDK's `batch_config` setting: JSONL files under `root`."""
+    storage: dict[str, str] = {"root": str(root)}
+    if prefix is not None:
+        storage["prefix"] = prefix
+    setting: dict[str, Any] = {
+        "encoding": {"format": "jsonl", "compression": compression},
+        "storage": storage,
+    }
+    if size is not None:
+        setting["batch_size"] = size
+    return setting
+
+
 def run_benchmark(*argv: str, timeout: int = 600) -> list[str]:
     """Run a benchmark script at a tiny size from the project root; its lines.
 

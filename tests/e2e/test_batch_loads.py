@@ -9,12 +9,17 @@ none twice. target-duckdb cannot read BATCH messages (README).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import run_benchmark, run_cli, table_rows, tap_config
+from tests.conftest import (
+    batch_config,
+    run_benchmark,
+    run_cli,
+    table_rows,
+    tap_config,
+)
 from tests.e2e.conftest import Meltano, psql
 from tests.e2e.test_production import pg_env
 from tests.e2e.test_warehouses import change_the_api, the_rows_are_exactly_once
@@ -24,16 +29,6 @@ from tests.warehouses import Snowflake
 pytestmark = pytest.mark.e2e
 
 TABLES = ("phone_numbers", "calls", "agents", "contacts")
-
-
-def batch_setting(folder: Path, compression: str) -> str:
-    return json.dumps(
-        {
-            "encoding": {"format": "jsonl", "compression": compression},
-            "storage": {"root": str(folder)},
-            "batch_size": 100,
-        }
-    )
 
 
 def table_digest(postgres: dict[str, str], schema: str, table: str) -> list[list[str]]:
@@ -66,7 +61,9 @@ def test_postgres_holds_the_record_mode_rows_once_after_batch_loads(
     batches = tmp_path / "batches"
     batch_env = {
         **common,
-        "TAP_CONTACTSHIP_BATCH_CONFIG": batch_setting(batches, "gzip"),
+        "TAP_CONTACTSHIP_BATCH_CONFIG": json.dumps(
+            batch_config(batches, "gzip", size=100)
+        ),
         **pg_env(postgres, "contactship_batch"),
     }
     record_env = {**common, **pg_env(postgres, "contactship_record")}
@@ -128,7 +125,7 @@ def test_snowflake_loads_batch_files_once(tmp_path):
                 api,
                 include_transcripts=True,
                 page_size=25,
-                batch_config=json.loads(batch_setting(folder / "files", "none")),
+                batch_config=batch_config(folder / "files", size=100),
             )
             run = run_cli(config, *args, tmp_path=folder)
             assert run.exit_code == 0, run.stderr[-2000:]

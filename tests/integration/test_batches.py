@@ -17,21 +17,11 @@ from urllib.parse import unquote, urlparse
 import pytest
 
 from tap_contactship.batches import BatchFiles, Storage
-from tests.conftest import sync, tap_config
+from tests.conftest import batch_config, sync, tap_config
 from tests.fake_contactship import FakeContactship, Response, Seen, json_response
 from tests.worlds import batch_rows
 
 STREAMS = ["phone_numbers", "calls", "agents", "contacts"]
-
-
-def batch_config(folder: Path, compression: str = "none", size: int = 12) -> dict:
-    return {
-        "batch_config": {
-            "encoding": {"format": "jsonl", "compression": compression},
-            "storage": {"root": str(folder)},
-            "batch_size": size,
-        }
-    }
 
 
 def announced(run) -> list[Path]:
@@ -48,7 +38,7 @@ def calls_bookmark(state: dict) -> str | None:
 
 def test_each_file_is_announced_whole_then_a_state_with_its_last_call(api, tmp_path):
     api.seed(calls=50, agents=2, contacts=3)
-    config = tap_config(api, page_size=5, **batch_config(tmp_path, size=12))
+    config = tap_config(api, page_size=5, batch_config=batch_config(tmp_path, size=12))
 
     run = sync(config, streams=STREAMS)
 
@@ -69,7 +59,7 @@ def test_each_file_is_announced_whole_then_a_state_with_its_last_call(api, tmp_p
 
 def test_gzip_files_are_gzip_and_named_so(api, tmp_path):
     api.seed(calls=30, agents=1, contacts=1)
-    config = tap_config(api, **batch_config(tmp_path, compression="gzip", size=10))
+    config = tap_config(api, batch_config=batch_config(tmp_path, "gzip", size=10))
 
     run = sync(config, streams=STREAMS)
 
@@ -101,7 +91,7 @@ def test_a_failing_stream_announces_no_half_written_file_and_resumes(
     api.seed(calls=60, agents=2, contacts=3)
     api.hooks.append(fail_calls_from(30))
     config = tap_config(
-        api, page_size=5, **batch_config(tmp_path, compression=compression, size=12)
+        api, page_size=5, batch_config=batch_config(tmp_path, compression, size=12)
     )
 
     failed = sync(config, streams=STREAMS)
@@ -144,7 +134,7 @@ def test_a_failing_stream_announces_no_half_written_file_and_resumes(
 def test_activate_version_is_never_sent_in_batch_mode(api, tmp_path):
     api.seed_phone_numbers(8)
     config = tap_config(
-        api, emit_activate_version_messages=True, **batch_config(tmp_path)
+        api, emit_activate_version_messages=True, batch_config=batch_config(tmp_path)
     )
 
     run = sync(config, streams=["phone_numbers"])
@@ -156,7 +146,7 @@ def test_activate_version_is_never_sent_in_batch_mode(api, tmp_path):
 
 
 def test_parquet_is_refused_in_one_line(api, tmp_path):
-    config = tap_config(api, **batch_config(tmp_path))
+    config = tap_config(api, batch_config=batch_config(tmp_path))
     config["batch_config"]["encoding"]["format"] = "parquet"
 
     run = sync(config, streams=["phone_numbers"])

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from tests.conftest import emitted, run_cli, tap_config
+from tests.conftest import batch_config, emitted, run_cli, tap_config
 from tests.fake_contactship import Response
+from tests.worlds import batch_rows
 
 SECRET = "cs_live_SUPERSECRET_7f3a9c1e5b"
 
@@ -139,16 +140,11 @@ def test_key_echoed_in_a_server_error_is_redacted(api, tmp_path, sleeps):
 
 
 def test_batch_mode_writes_every_row_once(api, tmp_path):
-    import gzip
-
     api.seed_phone_numbers(250)
     api.seed(calls=40, agents=2, contacts=5)
     config = tap_config(
         api,
-        batch_config={
-            "encoding": {"format": "jsonl", "compression": "gzip"},
-            "storage": {"root": f"file://{tmp_path}", "prefix": "batch-"},
-        },
+        batch_config=batch_config(f"file://{tmp_path}", "gzip", prefix="batch-"),
     )
 
     run = run_cli(config, tmp_path=tmp_path)
@@ -156,11 +152,9 @@ def test_batch_mode_writes_every_row_once(api, tmp_path):
     assert run.exit_code == 0, run.stderr
     rows: dict[str, list[str]] = {}
     for message in run.of_type("BATCH"):
-        for url in message["manifest"]:
-            with gzip.open(url.removeprefix("file://"), "rt") as handle:
-                rows.setdefault(message["stream"], []).extend(
-                    json.loads(line)["id"] for line in handle
-                )
+        rows.setdefault(message["stream"], []).extend(
+            row["id"] for row in batch_rows(message)
+        )
     assert sorted(rows["phone_numbers"]) == sorted(r["id"] for r in api.phone_numbers)
     assert len(rows["calls"]) == len(set(rows["calls"])) == 40
 

@@ -13,7 +13,7 @@ import pytest
 from jsonschema import Draft7Validator, FormatChecker
 
 from tests.catalogs import catalog
-from tests.conftest import emitted, sync, tap_config
+from tests.conftest import batch_config, emitted, sync, tap_config
 from tests.fake_contactship import PATHS
 from tests.worlds import batch_rows
 
@@ -94,12 +94,7 @@ def test_a_count_that_is_too_high_costs_at_most_two_requests_more(api):
             "MapExpressionError: Failed to evaluate",
         ),
         (
-            {
-                "batch_config": {
-                    "encoding": {"format": "jsonl", "compression": "gzip"},
-                    "storage": {"root": "s3://bucket/batches"},
-                }
-            },
+            {"batch_config": batch_config("s3://bucket/batches", "gzip")},
             "ImportError: Install s3fs to access S3",
         ),
     ],
@@ -129,11 +124,9 @@ def test_in_batch_mode_no_version_is_activated_and_a_cut_list_is_still_loaded(
     config = tap_config(
         api,
         emit_activate_version_messages=True,
-        batch_config={
-            "encoding": {"format": "jsonl", "compression": "gzip"},
-            "storage": {"root": f"file://{tmp_path}", "prefix": "batch-"},
-            "batch_size": 7,
-        },
+        batch_config=batch_config(
+            f"file://{tmp_path}", "gzip", size=7, prefix="batch-"
+        ),
     )
 
     run = sync(config, streams=STREAMS)
@@ -200,10 +193,7 @@ def test_a_deselected_field_is_in_no_record_and_no_batch_file(api, tmp_path, bat
             item["metadata"]["selected"] = False
     config = tap_config(api)
     if batch:
-        config["batch_config"] = {
-            "encoding": {"format": "jsonl", "compression": "none"},
-            "storage": {"root": str(tmp_path)},
-        }
+        config["batch_config"] = batch_config(tmp_path)
     catalog_file = tmp_path / "catalog.json"
     catalog_file.write_text(json.dumps(selection))
 

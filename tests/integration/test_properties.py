@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from tap_contactship.client import ContactshipStream
-from tests.conftest import FakeClock, Run, instant, sync
+from tests.conftest import FakeClock, Run, batch_config, instant, sync
 from tests.fake_contactship import (
     EPOCH,
     FakeContactship,
@@ -202,11 +202,7 @@ def test_cutting_stdout_after_any_state_and_resuming_delivers_the_rest(world, wh
 def batch_mode(compression: str, size: int) -> Iterator[tuple[dict, Path]]:
     """The `batch_config` setting, and the folder its files go to."""
     with tempfile.TemporaryDirectory() as folder:
-        setting = {
-            "encoding": {"format": "jsonl", "compression": compression},
-            "storage": {"root": folder},
-            "batch_size": size,
-        }
+        setting = batch_config(folder, compression, size=size)
         yield {"batch_config": setting}, Path(folder)
 
 
