@@ -18,7 +18,7 @@ def workflow(name: str) -> dict[Any, Any]:
 
 def triggers(flow: dict[Any, Any]) -> dict[str, Any]:
     # YAML 1.1 reads the key `on` as True.
-    found: dict[str, Any] = flow.get("on", flow.get(True))
+    found: dict[str, Any] = flow["on"] if "on" in flow else flow[True]
     return found
 
 
