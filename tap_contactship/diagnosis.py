@@ -65,7 +65,7 @@ def instant(row: dict[str, t.Any]) -> t.Any:
 def day_boundary(rows: list[dict[str, t.Any]]) -> dict[str, t.Any] | None:
     """The first row of a UTC day that follows a row of an earlier day."""
     moments = [instant(row) for row in rows]
-    for before, row, moment in zip(moments, rows[1:], moments[1:]):
+    for before, row, moment in zip(moments, rows[1:], moments[1:], strict=False):
         if before and moment and moment.date() > before.date():
             return row
     return None
@@ -127,17 +127,23 @@ def count_verdict(
     seen: Seen, count: int | None, served: int, facts: dict[str, t.Any]
 ) -> tuple[str, int | None]:
     """Whether `count` agrees with the rows, and the server's page cap if seen."""
-    end, after = seen.rows("page at count - 1"), seen.rows("page after the largest")
+    after = seen.rows("page after the largest")
     longer = None if after is None else bool(after)
-    cap = served if longer else None
     if facts.get("offset_honoured") is False:
         return ("absent" if count is None else "not checked (offset ignored)"), None
     if count is None:
-        return "absent", cap
+        return "absent", served if longer else None
     if count < served:
         return f"too low (count {count}, one page held {served})", None
     if count == served:
         return "consistent", None
+    return _count_beyond_page(count, served, seen.rows("page at count - 1"), longer)
+
+
+def _count_beyond_page(
+    count: int, served: int, end: list[dict[str, t.Any]] | None, longer: bool | None
+) -> tuple[str, int | None]:
+    """A `count` above the largest page: a cap, or a count too high (or low)."""
     if end is None:
         return "not checked (request budget)", None
     if len(end) == 1:
@@ -146,7 +152,9 @@ def count_verdict(
         return f"too low (count {count}, rows past it)", served
     if longer is False:
         return f"too high (count {count}, the list has {served} rows)", None
-    return f"too high (count {count}, no row at offset {count - 1})", cap
+    return f"too high (count {count}, no row at offset {count - 1})", (
+        served if longer else None
+    )
 
 
 def field_facts(
@@ -176,15 +184,10 @@ def field_facts(
 
 def date_from_verdict(seen: Seen) -> str:
     """How the API reads a `date_from` day, from the probe at a day boundary."""
-    sample = seen.rows("largest page") or []
-    boundary = day_boundary(sample)
+    boundary = day_boundary(seen.rows("largest page") or [])
     dated = seen.rows("date_from at a day boundary")
-    if boundary is None:
-        return "not checked (no two sampled calls on different UTC days)"
-    if dated is None:
-        return "not checked (request budget or an error)"
-    if not dated:
-        return "no call came back: date_from is not read as a day"
+    if boundary is None or not dated:
+        return _date_from_unchecked(boundary, dated)
     midnight = instant(boundary).replace(hour=0, minute=0, second=0, microsecond=0)
     first = instant(dated[0])
     if dated[0].get("id") == boundary.get("id") or first is None:
@@ -195,6 +198,16 @@ def date_from_verdict(seen: Seen) -> str:
     if first < midnight:
         return f"a day starting {hours:.1f} h or more before UTC midnight (east of UTC)"
     return f"a day starting {hours:.1f} h or more after UTC midnight (west of UTC)"
+
+
+def _date_from_unchecked(
+    boundary: dict[str, t.Any] | None, dated: list[dict[str, t.Any]] | None
+) -> str:
+    if boundary is None:
+        return "not checked (no two sampled calls on different UTC days)"
+    if dated is None:
+        return "not checked (request budget or an error)"
+    return "no call came back: date_from is not read as a day"
 
 
 def transcript_verdict(seen: Seen) -> str:

@@ -56,7 +56,7 @@ class Report:
         self.streams: dict[str, dict[str, t.Any]] = {}
         self.findings: dict[str, list[Finding]] = {}
         for name, seen in exchanges.items():
-            stream = tap.streams[name]
+            stream = t.cast("ContactshipStream", tap.streams[name])
             facts = stream_facts(stream, seen, largest_limit, hasher)
             self.streams[name] = facts
             self.findings[name] = findings(stream, facts)

@@ -29,6 +29,17 @@ _E164 = re.compile(r"^\+\d{7,15}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _URL = re.compile(r"^https?://", re.IGNORECASE)
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+_FORMS = (
+    (_E164, "e164"),
+    (_EMAIL, "email"),
+    (_URL, "url"),
+    (_NUMBER, "numeric string"),
+)
+_SCALARS: tuple[tuple[type, str], ...] = (
+    (bool, "boolean"),
+    (int, "integer"),
+    (float, "number"),
+)
 #: Offsets are not personal and tell a zone apart; anything else is dropped.
 _OFFSET = re.compile(r"^[+-]\d{2}:?\d{2}$")
 #: How deep nested objects are described.
@@ -63,46 +74,43 @@ def string_shape(value: str) -> str:
         return "empty string"
     if _TIMESTAMP.match(text):
         return "timestamp " + timestamp_style(text)
-    if _E164.match(text):
-        return "e164"
-    if _EMAIL.match(text):
-        return "email"
-    if _URL.match(text):
-        return "url"
-    if _NUMBER.match(text):
-        return "numeric string"
+    form = next((name for pattern, name in _FORMS if pattern.match(text)), None)
+    return form or _id_or_text(text)
+
+
+def _id_or_text(text: str) -> str:
     prefix_match = _ID_PREFIX.match(text)
     prefix = prefix_match.group(0) if prefix_match else ""
-    body = text[len(prefix) :]
-    if _HEX_UUID.fullmatch(body.lower()):
+    body = text[len(prefix) :].lower()
+    if _HEX_UUID.fullmatch(body):
         return prefix + "uuid"
-    if _UUID_LIKE.fullmatch(body.lower()):
+    if _UUID_LIKE.fullmatch(body):
         return prefix + "uuid-like (not hex)"
-    if "\n" in text:
-        return "text (multi-line)"
-    return "string"
+    return "text (multi-line)" if "\n" in text else "string"
 
 
 def shape(value: t.Any, depth: int = 0) -> t.Any:
     """A JSON value's shape: objects keep their keys, lists one merged item."""
     if value is None:
         return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
     if isinstance(value, str):
         return string_shape(value)
+    for kind, name in _SCALARS:  # bool first: it is an int
+        if isinstance(value, kind):
+            return name
     if depth >= MAX_DEPTH:
         return "object" if isinstance(value, dict) else "array"
     if isinstance(value, dict):
-        return {str(key)[:40]: shape(item, depth + 1) for key, item in value.items()}
-    if isinstance(value, list):
-        items = sorted({_flat(shape(item, depth + 1)) for item in value})
-        return {"array of": items} if items else "empty array"
-    return type(value).__name__
+        return {_key(key): shape(item, depth + 1) for key, item in value.items()}
+    items = sorted({_flat(shape(item, depth + 1)) for item in value})
+    return {"array of": items} if items else "empty array"
+
+
+def _key(key: t.Any) -> str:
+    """An object key as is, unless it looks like data (an object keyed by email)."""
+    text = str(key)[:40]
+    form = string_shape(text)
+    return text if form in {"string", "empty string"} else f"<{form}>"
 
 
 def _flat(value: t.Any) -> str:
