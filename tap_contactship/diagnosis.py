@@ -120,6 +120,12 @@ def paging_facts(seen: Seen, largest_limit: int) -> dict[str, t.Any]:
     )
     facts["count"], cap = count_verdict(seen, count, len(first), facts)
     facts["largest_page"]["cap"] = cap
+    facts["largest_page"]["whole_list"] = (
+        cap is None
+        and len(first) < largest_limit
+        and facts.get("offset_honoured") is not False
+        and (count == len(first) or seen.rows("page after the largest") == [])
+    )
     return facts
 
 

@@ -157,18 +157,7 @@ def findings(stream: ContactshipStream, facts: dict[str, t.Any]) -> list[Finding
         )
     )
     out.append(paging_finding(stream, facts))
-    cap = facts["largest_page"]["cap"]
-    served = facts["largest_page"]["served"]
-    out.append(
-        (
-            "largest page",
-            f"{served} rows for limit {facts['largest_page']['asked']}"
-            + (f": a cap of {cap}" if cap else ""),
-            f"learns the cap from the first short page and pages at {cap} rows"
-            if cap
-            else "pages of page_size + 1 rows",
-        )
-    )
+    out.append(largest_finding(facts))
     out.append(count_finding(stream, facts))
     default = facts.get("default_page_size")
     out.append(
@@ -236,8 +225,12 @@ def paging_finding(stream: ContactshipStream, facts: dict[str, t.Any]) -> Findin
     if offset is None:
         return ("limit/offset", "not checked (fewer than 2 rows)", "pages as usual")
     if offset:
-        limit = "honoured" if facts.get("limit_honoured") else "limit ignored"
-        return ("limit/offset", f"offset honoured, {limit}", "pages with limit/offset")
+        seen = (
+            "both honoured"
+            if facts.get("limit_honoured")
+            else "offset honoured, limit ignored"
+        )
+        return ("limit/offset", seen, "pages with limit/offset")
     served = facts["largest_page"]["served"]
     seen = f"not paged: every offset gets the same {served} rows"
     if not facts["count_present"] and not stream.follow_without_count:
@@ -253,6 +246,22 @@ def paging_finding(stream: ContactshipStream, facts: dict[str, t.Any]) -> Findin
             f"applied to {stream.name}",
         )
     return ("limit/offset", seen, "a sync fails with one line (offset ignored)")
+
+
+def largest_finding(facts: dict[str, t.Any]) -> Finding:
+    """The largest page the server serves: a cap, the whole list, or neither."""
+    largest = facts["largest_page"]
+    cap, served = largest["cap"], largest["served"]
+    seen = f"{served} rows for limit {largest['asked']}"
+    if cap:
+        seen += f": a cap of {cap}"
+        does = f"learns the cap from the first short page and pages at {cap} rows"
+    else:
+        seen += " (the whole list)" if largest["whole_list"] else ""
+        does = "pages of page_size + 1 rows"
+    if facts.get("offset_honoured") is False:
+        does = "not paged (see limit/offset)"
+    return ("largest page", seen, does)
 
 
 def count_finding(stream: ContactshipStream, facts: dict[str, t.Any]) -> Finding:

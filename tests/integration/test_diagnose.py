@@ -109,6 +109,8 @@ def test_the_documented_api_is_named_as_the_docs_describe_it(api):
         assert streams[name]["limit_honoured"] is True
         assert streams[name]["largest_page"]["cap"] is None
         assert streams[name]["order_asc_holds"] is True
+    assert streams["contacts"]["largest_page"]["whole_list"] is True
+    assert streams["contacts"]["count"] == "absent"
     assert streams["agents"]["offset_honoured"] is False
     assert finding(document, "agents", "limit/offset")["tap"] == (
         "reads the one page, as documented"
@@ -188,6 +190,7 @@ def test_a_page_cap_and_a_lying_count_are_told_apart(api, cap, count_error, verd
     assert numbers["count"] == verdict
     assert numbers["largest_page"]["cap"] == cap
     assert numbers["largest_page"]["served"] == (cap or 250)
+    assert numbers["largest_page"]["whole_list"] is (cap is None and count_error >= 0)
 
 
 def test_an_unknown_envelope_is_named_and_the_tap_says_it_would_fail(api):
