@@ -66,8 +66,8 @@ class Exchange:
     refused: str | None = None
     #: The failure, in the tap's words, when there is no usable body.
     error: str | None = None
-    #: 401/403: the key itself was refused.
-    key_rejected: bool = False
+    #: Every attempt's HTTP status (0: no response).
+    statuses: list[int] = field(default_factory=list)
 
     @property
     def rows(self) -> list[dict[str, t.Any]]:
@@ -81,6 +81,8 @@ class Prober:
     def __init__(self, budget: int = BUDGET, spacing: float = SPACING) -> None:
         """Allow `budget` requests, `spacing` seconds apart."""
         self.budget, self.spacing, self.sent = budget, spacing, 0
+        #: Requests answered 200: until one is, a failure ends the diagnosis.
+        self.answered = 0
 
     def ask(
         self,
@@ -126,6 +128,7 @@ class Prober:
     ) -> float | None:
         """Send once and fill `exchange`; how long to wait before a retry, if any."""
         line = responses.request_line(request)
+        exchange.error = exchange.refused = exchange.payload = None
         started = time.monotonic()
         try:
             response = stream.requests_session.send(
@@ -135,10 +138,15 @@ class Prober:
             )
         except NETWORK_ERRORS as exc:
             cause, retriable = network_cause(exc)
-            exchange.error = redact(f"{line}: no response: {cause}")
+            exchange.statuses.append(0)
+            exchange.error = redact(
+                f"{line}: no response from {stream.config['api_url']}: {cause}; "
+                "check `api_url` and the network"
+            )
             return 1.0 if retriable else None
         exchange.seconds = time.monotonic() - started
         exchange.status = response.status_code
+        exchange.statuses.append(response.status_code)
         exchange.rate_headers = {
             name: value[:40]
             for name, value in response.headers.items()
@@ -148,13 +156,13 @@ class Prober:
             response.status_code, is_redirect=response.is_redirect
         )
         if verdict is not Verdict.OK:
-            exchange.key_rejected = verdict is Verdict.KEY_REJECTED
             failure = responses.describe_failure(verdict, response)
             exchange.error = redact(" ".join(failure.split()))
             if verdict is not Verdict.RETRY:
                 return None
             wait = parse_retry_after(response.headers.get("Retry-After"))
             return min(MAX_WAIT, 1.0 if wait is None else wait)
+        self.answered += 1
         try:
             exchange.payload = responses.body(response)
             stream.parse_response(response)
@@ -171,13 +179,9 @@ def probe_list(prober: Prober, stream: ContactshipStream) -> list[Exchange]:
         exchange = prober.ask(stream, purpose, token, **extra)
         if exchange is not None:
             exchanges.append(exchange)
-            if exchange.key_rejected and prober.sent == 1:
-                raise APIError(exchange.error or "the API key was rejected")
-            if exchange.error and prober.sent == 1 and exchange.status is None:
-                raise APIError(
-                    f"{exchange.error}; check `api_url` and the network "
-                    "(the diagnosis needs at least one answer)"
-                )
+            if exchange.error and not prober.answered:
+                # Nothing learnt yet (a rejected key, a wrong URL): one line.
+                raise APIError(exchange.error)
         return exchange
 
     default = ask("default page", None)

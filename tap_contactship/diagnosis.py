@@ -238,3 +238,13 @@ def response_times(exchanges: list[Exchange]) -> dict[str, float]:
         "median_ms": round(times[len(times) // 2] * 1000, 1),
         "max_ms": round(times[-1] * 1000, 1),
     }
+
+
+def statuses(exchanges: list[Exchange]) -> dict[str, int]:
+    """How many attempts got each HTTP status (`no response`: none came)."""
+    counted: dict[str, int] = {}
+    for exchange in exchanges:
+        for status in exchange.statuses:
+            name = str(status) if status else "no response"
+            counted[name] = counted.get(name, 0) + 1
+    return dict(sorted(counted.items()))

@@ -131,6 +131,7 @@ def stream_facts(
         **diagnosis.paging_facts(seen, largest_limit),
         **diagnosis.field_facts(stream, rows, hasher),
         "response_times": diagnosis.response_times(exchanges),
+        "statuses": diagnosis.statuses(exchanges),
         "rate_limit_headers": headers,
     }
     if stream.name == "calls":
@@ -201,22 +202,27 @@ def findings(stream: ContactshipStream, facts: dict[str, t.Any]) -> list[Finding
                 "their schema",
             )
         )
-    times, headers = facts["response_times"], facts["rate_limit_headers"]
-    out.append(
-        (
-            "responses",
-            (
-                f"median {times['median_ms']} ms, slowest {times['max_ms']} ms"
-                if times
-                else "none"
-            )
-            + (
-                f"; rate-limit headers: {', '.join(sorted(headers))}" if headers else ""
-            ),
-            "honours `Retry-After` on 429; other rate-limit headers are not read",
-        )
-    )
+    out.append(responses_finding(facts))
     return out
+
+
+def responses_finding(facts: dict[str, t.Any]) -> Finding:
+    """Response times, statuses and rate-limit headers."""
+    times, headers = facts["response_times"], facts["rate_limit_headers"]
+    seen = (
+        f"median {times['median_ms']} ms, slowest {times['max_ms']} ms"
+        if times
+        else "no response"
+    )
+    statuses = ", ".join(f"{n} x {status}" for status, n in facts["statuses"].items())
+    seen += f"; statuses {statuses}"
+    if headers:
+        seen += f"; rate-limit headers: {', '.join(sorted(headers))}"
+    return (
+        "responses",
+        seen,
+        "honours `Retry-After` on 429; other rate-limit headers are not read",
+    )
 
 
 def paging_finding(stream: ContactshipStream, facts: dict[str, t.Any]) -> Finding:

@@ -13,7 +13,7 @@ import typing as t
 
 import pytest
 
-from tests.conftest import Run, sync
+from tests.conftest import Run, free_port, sync
 from tests.fake_contactship import PATHS, FakeContactship, Response
 
 SECRET = "sk-live-7f3a9c1e5b2d4e6f"
@@ -274,6 +274,8 @@ def test_rate_limit_headers_and_one_429_are_reported(api, sleeps):
     calls = report(api)["streams"]["calls"]
 
     assert calls["rate_limit_headers"] == {"X-RateLimit-Remaining": "42"}
+    assert calls["statuses"] == {"200": calls["requests"], "429": 1}
+    assert calls["failures"] == []
     assert calls["envelope"] == "{data, count}"
     assert 7.0 in sleeps  # Retry-After honoured before the one retry
     assert sleeps.count(0.25) == len(api.requests) - 1  # spaced
@@ -291,6 +293,26 @@ def test_a_rejected_key_is_one_line_and_exit_1(api):
         "--config=ENV, or Meltano's `meltano config set tap-contactship api_key`)"
     ]
     assert len(api.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("{api}/wrong", "failed with 404 Not Found"),
+        ("http://127.0.0.1:{port}", "no response from http://127.0.0.1:"),
+    ],
+)
+def test_no_answer_at_all_is_one_line_and_exit_1(api, url, says):
+    url = url.format(api=organization(api).url, port=free_port())
+
+    run = sync({"api_key": SECRET, "api_url": url}, "--diagnose")
+
+    assert run.exit_code == 1
+    (line,) = run.stderr.strip().splitlines()
+    assert line.startswith("tap-contactship: error: GET /")
+    assert says in line and "check `api_url`" in line
+    assert SECRET not in line
+    assert len(api.requests) <= 2
 
 
 def test_a_bad_format_is_one_line(api):
