@@ -57,7 +57,6 @@ class Exchange:
     """One request of the diagnosis and what came back (parsed, not yet judged)."""
 
     purpose: str
-    params: dict[str, t.Any]
     status: int | None = None
     seconds: float = 0.0
     rate_headers: dict[str, str] = field(default_factory=dict)
@@ -100,7 +99,7 @@ class Prober:
             page=PageContext(stream_context=None, next_page_token=token)
         )
         http_request = replace(http_request, params={**http_request.params, **extra})
-        exchange = Exchange(purpose, dict(http_request.params))
+        exchange = Exchange(purpose)
         for attempt in (1, 2):
             if self.sent >= self.budget:
                 return exchange if attempt > 1 else None

@@ -248,3 +248,35 @@ def statuses(exchanges: list[Exchange]) -> dict[str, int]:
             name = str(status) if status else "no response"
             counted[name] = counted.get(name, 0) + 1
     return dict(sorted(counted.items()))
+
+
+def stream_facts(
+    stream: ContactshipStream,
+    exchanges: list[Exchange],
+    largest_limit: int,
+    hasher: Hasher,
+) -> dict[str, t.Any]:
+    """Everything the diagnosis learnt about one list."""
+    seen = Seen(exchanges)
+    rows = [row for e in exchanges for row in e.rows]
+    headers: dict[str, str] = {}
+    for exchange in exchanges:
+        headers.update(exchange.rate_headers)
+    facts: dict[str, t.Any] = {
+        "path": "/v1" + str(stream.path),
+        "requests": len(exchanges),
+        "failures": [
+            f"{e.purpose}: " + (f"HTTP {e.status}" if e.status else "no response")
+            for e in exchanges
+            if e.error
+        ],
+        **paging_facts(seen, largest_limit),
+        **field_facts(stream, rows, hasher),
+        "response_times": response_times(exchanges),
+        "statuses": statuses(exchanges),
+        "rate_limit_headers": headers,
+    }
+    if stream.name == "calls":
+        facts["date_from"] = date_from_verdict(seen)
+        facts["transcripts"] = transcript_verdict(seen)
+    return facts

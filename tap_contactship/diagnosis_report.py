@@ -57,7 +57,7 @@ class Report:
         self.findings: dict[str, list[Finding]] = {}
         for name, seen in exchanges.items():
             stream = t.cast("ContactshipStream", tap.streams[name])
-            facts = stream_facts(stream, seen, largest_limit, hasher)
+            facts = diagnosis.stream_facts(stream, seen, largest_limit, hasher)
             self.streams[name] = facts
             self.findings[name] = findings(stream, facts)
         if requests_sent >= budget:
@@ -106,38 +106,6 @@ class Report:
             "bug report: it holds no key and no personal data.",
         ]
         return "\n".join(lines)
-
-
-def stream_facts(
-    stream: ContactshipStream,
-    exchanges: list[Exchange],
-    largest_limit: int,
-    hasher: Hasher,
-) -> dict[str, t.Any]:
-    """Everything the diagnosis learnt about one list."""
-    seen = diagnosis.Seen(exchanges)
-    rows = [row for e in exchanges for row in e.rows]
-    headers: dict[str, str] = {}
-    for exchange in exchanges:
-        headers.update(exchange.rate_headers)
-    facts: dict[str, t.Any] = {
-        "path": "/v1" + str(stream.path),
-        "requests": len(exchanges),
-        "failures": [
-            f"{e.purpose}: " + (f"HTTP {e.status}" if e.status else "no response")
-            for e in exchanges
-            if e.error
-        ],
-        **diagnosis.paging_facts(seen, largest_limit),
-        **diagnosis.field_facts(stream, rows, hasher),
-        "response_times": diagnosis.response_times(exchanges),
-        "statuses": diagnosis.statuses(exchanges),
-        "rate_limit_headers": headers,
-    }
-    if stream.name == "calls":
-        facts["date_from"] = diagnosis.date_from_verdict(seen)
-        facts["transcripts"] = diagnosis.transcript_verdict(seen)
-    return facts
 
 
 def findings(stream: ContactshipStream, facts: dict[str, t.Any]) -> list[Finding]:

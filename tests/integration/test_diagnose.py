@@ -315,6 +315,15 @@ def test_no_answer_at_all_is_one_line_and_exit_1(api, url, says):
     assert len(api.requests) <= 2
 
 
+def test_a_missing_key_is_one_line_before_any_request(api):
+    run = sync({"api_url": organization(api).url}, "--diagnose")
+
+    assert run.exit_code == 1
+    assert run.stderr.startswith("tap-contactship: error: invalid config: ")
+    assert "api_key" in run.stderr
+    assert api.requests == []
+
+
 def test_a_bad_format_is_one_line(api):
     run = diagnose(organization(api), "--format=yaml")
 
