@@ -344,3 +344,56 @@ def test_the_table_alone_goes_to_stderr_and_markdown_to_stdout(api):
     assert "| phone_numbers | envelope | {data, count} | read as is |" in text.stderr
     assert markdown.stdout.startswith("tap-contactship --diagnose: ")
     assert_private(api, text.stderr + markdown.stdout)
+
+
+def test_a_spent_budget_is_said_and_nothing_more_is_asked(api):
+    organization(api).count_error = 40  # every count too high: more probes
+    api.agents_envelope = "count"
+
+    run = diagnose(api, "--format=json")
+
+    assert run.exit_code == 0, run.stderr
+    document = json.loads(run.stdout)
+    assert document["requests"] == len(api.requests) == BUDGET
+    assert document["note"] == "the request budget was spent; later checks skipped"
+    assert "Note: the request budget was spent" in run.stderr
+
+
+def test_an_api_ignoring_offset_and_order_is_named_with_what_a_sync_does(api):
+    organization(api).ignore_offset = True
+    api.ignore_order = True
+
+    document = report(api)
+
+    assert document["streams"]["phone_numbers"]["offset_honoured"] is False
+    assert finding(document, "phone_numbers", "limit/offset")["tap"] == (
+        "a sync fails with one line (offset ignored)"
+    )
+    assert document["streams"]["calls"]["order_asc_holds"] is False
+    assert finding(document, "calls", "order")["tap"].startswith("a sync stops")
+
+
+@pytest.mark.parametrize(
+    ("dropped", "stream_fact", "verdict"),
+    [
+        (
+            "date_from",
+            "date_from",
+            "ignored (calls from long before that day came back)",
+        ),
+        (
+            "include_transcript",
+            "transcripts",
+            "absent: include_transcript was not honoured",
+        ),
+    ],
+)
+def test_a_parameter_the_api_ignores_is_named(api, dropped, stream_fact, verdict):
+    def ignore(fake: FakeContactship, seen: t.Any) -> None:
+        seen.params.pop(dropped, None)
+
+    organization(api).hooks.append(ignore)
+
+    document = report(api)
+
+    assert document["streams"]["calls"][stream_fact] == verdict
