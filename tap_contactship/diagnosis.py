@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typing as t
 
-from tap_contactship.shapes import Hasher, field_shapes, timestamp_style
+from tap_contactship.shapes import Hasher, field_shapes, key_shape, timestamp_style
 from tap_contactship.timestamps import TimestampError, parse_timestamp
 
 if t.TYPE_CHECKING:
@@ -180,7 +180,7 @@ def field_facts(
     present = {name for row in rows for name in row}
     return {
         "timestamps": {k: sorted(v) for k, v in sorted(stamps.items())},
-        "undeclared_fields": sorted(str(n)[:40] for n in present - set(properties)),
+        "undeclared_fields": sorted(key_shape(n) for n in present - set(properties)),
         "never_seen_fields": sorted(set(properties) - present) if rows else [],
         "field_shapes": field_shapes(rows),
         "values": {k: sorted(v)[:12] for k, v in sorted(vocabulary.items())},

@@ -12,6 +12,7 @@ import typing as t
 from importlib import metadata
 
 from tap_contactship import __version__, diagnosis
+from tap_contactship.redaction import redact
 from tap_contactship.settings import DEFAULT_API_URL
 from tap_contactship.shapes import Hasher
 
@@ -88,7 +89,7 @@ class Report:
         head = self.header
         lines = [
             f"tap-contactship --diagnose: {head['requests']} requests "
-            f"(budget {head['request_budget']}) to {self.api_url} in "
+            f"(budget {head['request_budget']}) to {redact(self.api_url)} in "
             f"{head['seconds']} s; tap {head['tap_version']}, "
             f"singer-sdk {head['singer_sdk_version']}",
             "",

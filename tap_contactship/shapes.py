@@ -101,12 +101,12 @@ def shape(value: t.Any, depth: int = 0) -> t.Any:
     if depth >= MAX_DEPTH:
         return "object" if isinstance(value, dict) else "array"
     if isinstance(value, dict):
-        return {_key(key): shape(item, depth + 1) for key, item in value.items()}
+        return {key_shape(key): shape(item, depth + 1) for key, item in value.items()}
     items = sorted({_flat(shape(item, depth + 1)) for item in value})
     return {"array of": items} if items else "empty array"
 
 
-def _key(key: t.Any) -> str:
+def key_shape(key: t.Any) -> str:
     """An object key as is, unless it looks like data (an object keyed by email)."""
     text = str(key)[:40]
     form = string_shape(text)
@@ -126,7 +126,7 @@ def field_shapes(rows: t.Iterable[dict[str, t.Any]]) -> dict[str, list[str]]:
     seen: dict[str, set[str]] = {}
     for row in rows:
         for key, value in row.items():
-            seen.setdefault(str(key)[:40], set()).add(_flat(shape(value)))
+            seen.setdefault(key_shape(key), set()).add(_flat(shape(value)))
     return {key: sorted(shapes) for key, shapes in sorted(seen.items())}
 
 
