@@ -184,18 +184,37 @@ class ContactshipStream(RESTStream[PageToken]):
         )
         files = BatchFiles(batch_config, f"{self.tap_name}--{self.name}")
         post_process = self.post_process
+        # The SDK applies stream maps and flattening in its record loop, which
+        # BATCH mode skips: applied here, a batch row is the RECORD's record.
+        # The tap refuses BATCH mode with more than one map per stream (every
+        # map's BATCH message would name the same files).
+        transform = self.stream_maps[0].transform
+        last = None
         try:
             for page in self.read_pages(context):
-                rows = [post_process(row, context) for row in page]
-                for url, last in files.write([r for r in rows if r is not None]):
-                    self.bookmark(last, context)
+                rows, sources = [], []
+                for raw in page:
+                    row = post_process(raw, context)
+                    if row is None:
+                        continue
+                    last = row
+                    mapped = transform(row)
+                    if mapped is not None:
+                        rows.append(mapped)
+                        sources.append(row)
+                for url, source in files.write(rows, sources):
+                    self.bookmark(source, context)
                     yield batch_config.encoding, [url]
-            for url, last in files.finish():
-                self.bookmark(last, context)
+            for url, source in files.finish():
+                self.bookmark(source, context)
                 yield batch_config.encoding, [url]
         except BaseException:
             files.abandon()
             raise
+        if last is not None:
+            # Rows a map filtered out after the last file: the final STATE
+            # (the tap's, at the end of the sync) covers them, as in RECORD mode.
+            self.bookmark(last, context)
 
     def bookmark(self, row: dict[str, t.Any], context: Context | None) -> None:
         """Move the bookmark to `row`, the last of a batch file (rows are sorted)."""
