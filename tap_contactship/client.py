@@ -280,7 +280,7 @@ class ContactshipStream(RESTStream[PageToken]):
         for name in fields.timestamps:
             value = row.get(name)
             if isinstance(value, str):  # one form for every instant
-                row[name] = api_timestamp(value, f"{self.name}.{name}")
+                row[name] = api_timestamp(value, f"{self.name}.{name}", row.get("id"))
         return row
 
     @cached_property

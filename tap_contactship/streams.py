@@ -203,7 +203,9 @@ class CallsStream(ContactshipStream):
                 # Read even without a window: a garbled value must not become
                 # the bookmark that the next run starts from. Written back, so
                 # `post_process` leaves it alone (`canonical_fields`).
-                created_at = row["created_at"] = responses.api_timestamp(created_at)
+                created_at = row["created_at"] = responses.api_timestamp(
+                    created_at, "calls.created_at", row.get("id")
+                )
                 if previous is not None and created_at < previous:
                     message = responses.out_of_order_message(created_at, previous)
                     raise APIError(message)
