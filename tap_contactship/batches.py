@@ -88,6 +88,8 @@ class BatchFiles:
         stem = f"{config.storage.prefix or ''}{name}-{uuid.uuid4()}"
         self.names = (f"{stem}-{n}{suffix}" for n in range(1, 1 << 62))
         self.file: BatchFile | None = None
+        #: Rows of each file written, by URL.
+        self.sizes: dict[str, int] = {}
 
     def write(
         self, rows: list[dict[str, t.Any]], sources: list[dict[str, t.Any]]
@@ -114,7 +116,9 @@ class BatchFiles:
         """Finish the file being written; its URL and last row."""
         assert self.file is not None  # noqa: S101
         file, self.file = self.file, None
-        return file.commit(), file.last
+        url = file.commit()
+        self.sizes[url] = file.rows
+        return url, file.last
 
     def finish(self) -> Iterator[tuple[str, dict[str, t.Any]]]:
         """The URL and last row of the last file, if it holds any rows."""

@@ -16,7 +16,7 @@ from tap_contactship import responses
 from tap_contactship.batches import BatchFiles
 from tap_contactship.errors import APIError, OffsetIgnoredError
 from tap_contactship.fields import Fields
-from tap_contactship.output import end_version, withhold_version
+from tap_contactship.output import end_version, note_batch_rows, withhold_version
 from tap_contactship.pagination import OverlapOffsetPaginator, PageToken
 from tap_contactship.responses import Page, Verdict, api_timestamp
 from tap_contactship.retry import (
@@ -183,6 +183,7 @@ class ContactshipStream(RESTStream[PageToken]):
             "just loaded); no row is deleted in the warehouse",
         )
         files = BatchFiles(batch_config, f"{self.tap_name}--{self.name}")
+        writer = self._owner.message_writer
         post_process = self.post_process
         # The SDK applies stream maps and flattening in its record loop, which
         # BATCH mode skips: applied here, a batch row is the RECORD's record.
@@ -204,9 +205,11 @@ class ContactshipStream(RESTStream[PageToken]):
                         sources.append(row)
                 for url, source in files.write(rows, sources):
                     self.bookmark(source, context)
+                    note_batch_rows(writer, url, files.sizes[url])
                     yield batch_config.encoding, [url]
             for url, source in files.finish():
                 self.bookmark(source, context)
+                note_batch_rows(writer, url, files.sizes[url])
                 yield batch_config.encoding, [url]
         except BaseException:
             files.abandon()

@@ -33,7 +33,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -336,6 +336,8 @@ class FakeContactship:
         self.hooks: list[Hook] = []
         self.requests: list[Seen] = []
         self.in_flight = 0
+        #: The zone a bare `date_from`/`date_to` day is read in (undocumented).
+        self.date_zone = timezone.utc
         #: Turns in each call's `chat_history` when transcripts are asked for.
         self.transcript_turns = 2
         self._transcripts: dict[str, dict[str, Any]] = {}
@@ -584,9 +586,9 @@ def _phone_numbers(api: FakeContactship, params: dict[str, str]) -> Response:
     return json_response(200, api.envelope("phone_numbers", data, total))
 
 
-def _day_or_time(value: str, *, end: bool) -> datetime:
+def _day_or_time(value: str, *, end: bool, zone: tzinfo = timezone.utc) -> datetime:
     if len(value) == 10:  # a bare date covers the whole day
-        day = datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+        day = datetime.fromisoformat(value).replace(tzinfo=zone)
         return day + timedelta(days=1, microseconds=-1) if end else day
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
@@ -595,10 +597,10 @@ def _calls(api: FakeContactship, params: dict[str, str]) -> Response:
     rows = api.calls
     try:
         if "date_from" in params:
-            since = _day_or_time(params["date_from"], end=False)
+            since = _day_or_time(params["date_from"], end=False, zone=api.date_zone)
             rows = [r for r in rows if _created(r) >= since]
         if "date_to" in params:
-            until = _day_or_time(params["date_to"], end=True)
+            until = _day_or_time(params["date_to"], end=True, zone=api.date_zone)
             rows = [r for r in rows if _created(r) <= until]
     except ValueError:
         return json_response(400, {"statusCode": 400, "message": "Invalid date"})

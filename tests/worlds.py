@@ -525,5 +525,7 @@ def sdk_batch_rows(message: dict[str, Any]) -> list[dict[str, Any]]:
     """
     encoding = message["encoding"]
     sink = _Sink(_Target(config={}, validate_config=False, setup_mapper=False))
-    sink.process_batch_files(SimpleNamespace(**encoding), message["manifest"])
+    # The SDK's encoding class is private; the reader reads two attributes.
+    as_read: Any = SimpleNamespace(**encoding)
+    sink.process_batch_files(as_read, message["manifest"])
     return sink.loaded

@@ -165,7 +165,9 @@ class Target:
     """What BatchFiles reads of the SDK's StorageTarget."""
 
     def __init__(self, root: str) -> None:
-        self.root, self.prefix, self.params = root, "runs/", {}
+        self.root = root
+        self.prefix: str | None = "runs/"
+        self.params: dict[str, t.Any] = {}
 
 
 class Config:
