@@ -47,7 +47,9 @@ def parse_timestamp(value: str) -> datetime:
 
 def canonical_timestamp(moment: datetime) -> str:
     """The canonical form of an instant: UTC, microseconds, `Z`."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # Not strftime: its `%Y` writes the year 999 as `999`, not fixed width.
+    utc = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return utc.isoformat(timespec="microseconds") + "Z"
 
 
 def canonical(value: str) -> str:
