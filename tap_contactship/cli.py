@@ -63,7 +63,7 @@ def explain(error: ContactshipError) -> str:
     resume = (
         "the last STATE on stdout lets the next run resume from there"
         if done.resumable
-        else "no STATE followed the last of them: the next run reads them again"
+        else "no STATE was written after them: the next run starts over"
     )
     return f"{error} after {' and '.join(parts)}; {resume}"
 

@@ -112,7 +112,7 @@ class Delivered:
     records: int = 0
     batch_rows: int = 0
     batches: int = 0
-    #: A STATE came after the last row: the next run resumes from there.
+    #: A STATE followed a row: the next run resumes from the last one.
     resumable: bool = False
 
 
@@ -144,7 +144,7 @@ class BufferedSingerWriter(SingerWriter):
         self.file_rows: dict[str, int] = {}
         self.batch_rows = 0
         self.batches = 0
-        #: Whether a STATE was written after the last row.
+        #: Whether a STATE followed a row: a later run resumes from the last one.
         self.resumable = False
         self._ready: list[ActivateVersionMessage] = []
         _WRITERS.add(self)
@@ -161,7 +161,6 @@ class BufferedSingerWriter(SingerWriter):
         """Buffer a RECORD line; write anything else at once, after the buffer."""
         if isinstance(message, RecordMessage):
             self.records += 1
-            self.resumable = False
             line = self._record_line(message)
             if line is not None:
                 self._lines.append(line)
@@ -180,7 +179,6 @@ class BufferedSingerWriter(SingerWriter):
             self.batches += 1
             manifest = getattr(message, "manifest", [])
             self.batch_rows += sum(self.file_rows.pop(u, 0) for u in manifest)
-            self.resumable = False
         self._lines.append(self.format_message(message) + "\n")
         self.flush()
 

@@ -223,6 +223,11 @@ def test_case_4_a_garbled_created_at_that_sorts_in_place_is_an_error(api, tmp_pa
             "the files",
         ),
         (
+            {"storage": {"root": "s3://bucket/batches"}},
+            "`batch_config.storage.root`: no fsspec filesystem: Install s3fs to "
+            "access S3",
+        ),
+        (
             {"storage": {"root": "nosuchfs://bucket/x"}},
             "`batch_config.storage.root`: no fsspec filesystem: Protocol not known: "
             "nosuchfs",
