@@ -29,6 +29,8 @@ from tests.fake_contactship import FakeContactship
 from tests.worlds import sdk_batch_rows
 
 STREAMS = ["phone_numbers", "calls", "agents", "contacts"]
+#: The loaded profile's count (`ci`, `long`, CONTACTSHIP_PROPERTY_EXAMPLES).
+PROFILE_EXAMPLES = settings().max_examples
 
 #: What a map may do to one field of `calls` or `phone_numbers`.
 CALL_MAPS = {
@@ -155,7 +157,7 @@ def check_one_line_before_any_request(result: Run, api: FakeContactship) -> None
     assert api.requests == []
 
 
-@settings(max_examples=max(1, settings.default.max_examples // 3))
+@settings(max_examples=max(1, PROFILE_EXAMPLES // 3))
 @given(configs(), selections, deselections, batch_settings)
 @example(
     {"page_size": 5, "flattening_enabled": True, "flattening_max_depth": 1},
@@ -210,7 +212,7 @@ INVALID_BATCH = st.one_of(
 )
 
 
-@settings(max_examples=max(1, settings.default.max_examples // 8))
+@settings(max_examples=max(1, PROFILE_EXAMPLES // 8))
 @given(configs(), INVALID_BATCH, st.booleans())
 def test_invalid_settings_end_before_any_request_with_one_line(config, bad, copies):
     with FakeContactship() as api, tempfile.TemporaryDirectory() as folder:
