@@ -90,6 +90,19 @@ class BatchFiles:
         self.file: BatchFile | None = None
         #: Rows of each file written, by URL.
         self.sizes: dict[str, int] = {}
+        #: Where files go: a local folder, or an fsspec filesystem and its root.
+        #: A filesystem of our own: fsspec shares cached instances, and one
+        #: left inside a transaction (the SDK's `StorageTarget.open` leaves one
+        #: when it fails) would hold back every file written through it.
+        self.folder = local_root(config.storage.root)
+        self.fs: t.Any = None
+        self.root = ""
+        if self.folder is None:
+            params = config.storage.params or {}
+            self.fs, root = url_to_fs(
+                config.storage.root, skip_instance_cache=True, **params
+            )
+            self.root = str(root).rstrip("/")
 
     def write(
         self, rows: list[dict[str, t.Any]], sources: list[dict[str, t.Any]]
@@ -103,7 +116,7 @@ class BatchFiles:
         while start < len(rows):
             if self.file is None:
                 name = next(self.names)
-                self.file = BatchFile(self.storage, name, compress=self.gzip)
+                self.file = BatchFile(self, name, compress=self.gzip)
             room = self.size - self.file.rows
             chunk = rows[start : start + room]
             self.file.write(chunk)
@@ -135,23 +148,21 @@ class BatchFiles:
 class BatchFile:
     """One batch file being written; visible under its name only once whole."""
 
-    def __init__(self, storage: Storage, name: str, *, compress: bool) -> None:
+    def __init__(self, files: BatchFiles, name: str, *, compress: bool) -> None:
         """Open the file under a temporary name next to its final one."""
         self.rows = 0
         self.last: dict[str, t.Any] = {}
         self.stack = ExitStack()
-        folder = local_root(storage.root)
+        self.fs = files.fs
         raw: t.IO[bytes]
-        if folder is not None:
-            self.fs = None
-            self.path = f"{folder}/{name}"
+        if files.folder is not None:
+            self.path = f"{files.folder}/{name}"
             self.url = "file://" + self.path
             partial = Path(self.path + ".partial")
             partial.parent.mkdir(parents=True, exist_ok=True)
             raw = self.stack.enter_context(partial.open("wb"))
         else:
-            self.fs, root = url_to_fs(storage.root, **(storage.params or {}))
-            self.path = f"{root.rstrip('/')}/{name}"
+            self.path = f"{files.root}/{name}"
             self.url = self.fs.unstrip_protocol(self.path)
             self.fs.makedirs(self.path.rsplit("/", 1)[0], exist_ok=True)
             raw = self.stack.enter_context(self.fs.open(self.path + ".partial", "wb"))

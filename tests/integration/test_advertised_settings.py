@@ -14,7 +14,7 @@ import signal
 import subprocess
 import time
 import uuid
-from datetime import timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -370,7 +370,7 @@ def test_case_8_a_start_date_at_plus_14_reads_every_call_from_a_minus_11_server(
     api.calls = [
         make_call(n, created=EPOCH + timedelta(minutes=10 * n)) for n in range(144)
     ]
-    api.date_zone = timezone(timedelta(hours=-11))
+    api.date_from_utc_offset = -11
     start = "2026-01-02T00:30:00+14:00"
 
     run = cli(api, tmp_path, streams=["calls"], start_date=start)
