@@ -13,7 +13,7 @@ from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_contactship import responses
-from tap_contactship.batches import BatchFiles
+from tap_contactship.batches import BatchFiles, MappedRows
 from tap_contactship.errors import APIError, OffsetIgnoredError
 from tap_contactship.fields import Fields
 from tap_contactship.output import end_version, note_batch_rows, withhold_version
@@ -184,25 +184,14 @@ class ContactshipStream(RESTStream[PageToken]):
         )
         files = BatchFiles(batch_config, f"{self.tap_name}--{self.name}")
         writer = self._owner.message_writer
-        post_process = self.post_process
         # The SDK applies stream maps and flattening in its record loop, which
         # BATCH mode skips: applied here, a batch row is the RECORD's record.
         # The tap refuses BATCH mode with more than one map per stream (every
         # map's BATCH message would name the same files).
-        transform = self.stream_maps[0].transform
-        last = None
+        mapped = MappedRows(self.stream_maps[0], self.post_process, context)
         try:
             for page in self.read_pages(context):
-                rows, sources = [], []
-                for raw in page:
-                    row = post_process(raw, context)
-                    if row is None:
-                        continue
-                    last = row
-                    mapped = transform(row)
-                    if mapped is not None:
-                        rows.append(mapped)
-                        sources.append(row)
+                rows, sources = mapped.of(page)
                 for url, source in files.write(rows, sources):
                     self.bookmark(source, context)
                     note_batch_rows(writer, url, files.sizes[url])
@@ -214,10 +203,10 @@ class ContactshipStream(RESTStream[PageToken]):
         except BaseException:
             files.abandon()
             raise
-        if last is not None:
+        if mapped.last is not None:
             # Rows a map filtered out after the last file: the final STATE
             # (the tap's, at the end of the sync) covers them, as in RECORD mode.
-            self.bookmark(last, context)
+            self.bookmark(mapped.last, context)
 
     def bookmark(self, row: dict[str, t.Any], context: Context | None) -> None:
         """Move the bookmark to `row`, the last of a batch file (rows are sorted)."""
