@@ -56,22 +56,15 @@ def canonical(value: str) -> str:
     """The same instant as `value`, in the canonical form.
 
     The API's usual UTC forms are rewritten by slicing (every record passes
-    here), once their date and time are checked to be a real instant written
-    the one way (`2026-13-45T99:99:99Z` has the right shape and is not);
-    anything else is parsed.
+    here), once the shape says the date and time are real
+    (`2026-13-45T99:99:99Z` has the right width and is not); anything else is
+    parsed.
 
     Raises:
         TimestampError: The value is not an ISO 8601 timestamp.
     """
-    length = len(value)
-    if (
-        length in _FAST_LENGTHS
-        and value[-1] == "Z"
-        and value[10] == "T"
-        and value[19] == ("Z" if length == 20 else ".")
-        and _is_instant(value[:19])
-        and (length == 20 or _is_digits(value[20:-1]))
-    ):
+    if _FAST_SHAPE.fullmatch(value) and (value[8:10] <= "28" or _real_day(value)):
+        length = len(value)
         if length == CANONICAL_LENGTH:
             return value
         if length == 20:  # `2026-03-21T02:10:00Z`
@@ -80,19 +73,18 @@ def canonical(value: str) -> str:
     return canonical_timestamp(parse_timestamp(value))
 
 
-#: `…:00Z`, `…:00.000Z` and the canonical `…:00.000000Z`.
-_FAST_LENGTHS = frozenset({20, 24, CANONICAL_LENGTH})
+#: `…:00Z`, `…:00.000Z` and the canonical `…:00.000000Z` with every field in
+#: range, ASCII digits only; a regular expression costs a tenth of parsing.
+_FAST_SHAPE = re.compile(
+    r"(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{3}|\.[0-9]{6})?Z"
+)
 
 
-def _is_instant(text: str) -> bool:
-    # One C parse and one C format: a value that reads back the same is a real
-    # date and time written `YYYY-MM-DDTHH:MM:SS` (fromisoformat also takes
-    # week dates and other digits, which would not be canonical).
+def _real_day(value: str) -> bool:
+    # Days 29 to 31 exist in some months only.
     try:
-        return datetime.fromisoformat(text).isoformat() == text
+        datetime.fromisoformat(value[:10])
     except ValueError:
         return False
-
-
-def _is_digits(text: str) -> bool:
-    return text.isdigit() and text.isascii()
+    return True
