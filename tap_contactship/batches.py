@@ -7,25 +7,35 @@ are written as announced: `gzip` or `none`.
 
 A file is written under a temporary name next to its final one and renamed
 when it holds `batch_size` rows (or the list ended), so a file is complete
-before any BATCH message names it; a file that fails halfway is removed. For
-storage that is not a local path (`s3://…`), files go through the SDK's
-`StorageTarget.open`, whose fsspec transaction commits a file only when it is
-closed without an error.
+before any BATCH message names it; a file that fails halfway is removed.
+
+Each file lies where the SDK's own batch reader (`Sink.process_batch_files`:
+`StorageTarget.split_url`, then `from_url(head).open(tail)`) opens its URL.
+That reader takes a `file://` URL's path literally (`%20` is three
+characters, not a space), so the URL is `file://` and the path as it is, and
+a root is read the same way: `file:///out/my%20batches` is the folder named
+`my%20batches`, as the SDK's own writer reads it. A root that is not local
+(`s3://…`, `memory://…`) is written through its fsspec filesystem.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import os
 import typing as t
 import uuid
 from contextlib import ExitStack
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 import orjson
+from fsspec.core import url_to_fs
+from singer_sdk.mapper import SameRecordTransform
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from singer_sdk.mapper import StreamMap
 
 #: zlib level for `compression: gzip`. On 100,000 calls (72 MB of JSONL),
 #: level 3 compresses as fast as level 1 (0.25 s) into a file 12% smaller;
@@ -37,13 +47,18 @@ GZIP_LEVEL = 3
 class Storage(t.Protocol):
     """What is used of the SDK's `StorageTarget` (`batch_config.storage`)."""
 
+    root: str
     prefix: str | None
+    params: dict[str, t.Any]
 
-    def get_url(self, filename: str) -> str: ...  # noqa: D102
 
-    def open(  # noqa: D102
-        self, filename: str, mode: str = ...
-    ) -> t.ContextManager[t.BinaryIO]: ...
+def local_root(root: str) -> str | None:
+    """The folder a local root names, as the SDK reads it; None if not local."""
+    if root.startswith("file://"):
+        return os.path.abspath(root.removeprefix("file://"))  # noqa: PTH100
+    if "://" in root:
+        return None
+    return os.path.abspath(os.path.expanduser(root))  # noqa: PTH100, PTH111
 
 
 class Encoding(t.Protocol):
@@ -61,6 +76,43 @@ class BatchConfig(t.Protocol):
     batch_size: int
 
 
+class MappedRows:
+    """A page's rows as the record path emits them: `post_process`, then the map."""
+
+    def __init__(
+        self,
+        stream_map: StreamMap,
+        post_process: t.Callable[[dict[str, t.Any], t.Any], dict[str, t.Any] | None],
+        context: t.Any,
+    ) -> None:
+        """Map with `stream_map` (its filter, transforms and flattening)."""
+        self.map = stream_map
+        self.post_process = post_process
+        self.context = context
+        # Without a map or flattening, a row is its own record: no call per row.
+        self.plain = type(stream_map) is SameRecordTransform and not (
+            stream_map.flattening_enabled
+        )
+        #: The last row read, filtered out or not: where the bookmark ends.
+        self.last: dict[str, t.Any] | None = None
+
+    def of(
+        self, page: list[dict[str, t.Any]]
+    ) -> tuple[list[dict[str, t.Any]], list[dict[str, t.Any]]]:
+        """The mapped rows of `page`, and the row each was mapped from."""
+        rows, sources = [], []
+        for raw in page:
+            row = self.post_process(raw, self.context)
+            if row is None:
+                continue
+            self.last = row
+            mapped = row if self.plain else self.map.transform(row)
+            if mapped is not None:
+                rows.append(mapped)
+                sources.append(row)
+        return rows, sources
+
+
 class BatchFiles:
     """Rows into files of `batch_size` rows; each file's URL once it is whole."""
 
@@ -76,20 +128,40 @@ class BatchFiles:
         stem = f"{config.storage.prefix or ''}{name}-{uuid.uuid4()}"
         self.names = (f"{stem}-{n}{suffix}" for n in range(1, 1 << 62))
         self.file: BatchFile | None = None
+        #: Rows of each file written, by URL.
+        self.sizes: dict[str, int] = {}
+        #: Where files go: a local folder, or an fsspec filesystem and its root.
+        #: A filesystem of our own: fsspec shares cached instances, and one
+        #: left inside a transaction (the SDK's `StorageTarget.open` leaves one
+        #: when it fails) would hold back every file written through it.
+        self.folder = local_root(config.storage.root)
+        self.fs: t.Any = None
+        self.root = ""
+        if self.folder is None:
+            params = config.storage.params or {}
+            self.fs, root = url_to_fs(
+                config.storage.root, skip_instance_cache=True, **params
+            )
+            self.root = str(root).rstrip("/")
 
     def write(
-        self, rows: list[dict[str, t.Any]]
+        self, rows: list[dict[str, t.Any]], sources: list[dict[str, t.Any]]
     ) -> Iterator[tuple[str, dict[str, t.Any]]]:
-        """Add rows; the URL and last row of each file they fill up."""
+        """Add rows; the URL of each file they fill up, and the source of its last.
+
+        `sources[i]` is the row that `rows[i]` was mapped from (the stream's
+        own row, which holds the bookmark).
+        """
         start = 0
         while start < len(rows):
             if self.file is None:
                 name = next(self.names)
-                self.file = BatchFile(self.storage, name, compress=self.gzip)
+                self.file = BatchFile(self, name, compress=self.gzip)
             room = self.size - self.file.rows
             chunk = rows[start : start + room]
             self.file.write(chunk)
             start += len(chunk)
+            self.file.last = sources[start - 1]
             if self.file.rows >= self.size:
                 yield self.close()
 
@@ -97,7 +169,9 @@ class BatchFiles:
         """Finish the file being written; its URL and last row."""
         assert self.file is not None  # noqa: S101
         file, self.file = self.file, None
-        return file.commit(), file.last
+        url = file.commit()
+        self.sizes[url] = file.rows
+        return url, file.last
 
     def finish(self) -> Iterator[tuple[str, dict[str, t.Any]]]:
         """The URL and last row of the last file, if it holds any rows."""
@@ -114,21 +188,24 @@ class BatchFiles:
 class BatchFile:
     """One batch file being written; visible under its name only once whole."""
 
-    def __init__(self, storage: Storage, name: str, *, compress: bool) -> None:
-        """Open the file (a temporary name for a local path)."""
-        self.url = storage.get_url(name)
+    def __init__(self, files: BatchFiles, name: str, *, compress: bool) -> None:
+        """Open the file under a temporary name next to its final one."""
         self.rows = 0
         self.last: dict[str, t.Any] = {}
         self.stack = ExitStack()
-        parsed = urlparse(self.url)
-        self.path = Path(unquote(parsed.path)) if parsed.scheme == "file" else None
+        self.fs = files.fs
         raw: t.IO[bytes]
-        if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.partial = self.path.with_name(self.path.name + ".partial")
-            raw = self.stack.enter_context(self.partial.open("wb"))
+        if files.folder is not None:
+            self.path = f"{files.folder}/{name}"
+            self.url = "file://" + self.path
+            partial = Path(self.path + ".partial")
+            partial.parent.mkdir(parents=True, exist_ok=True)
+            raw = self.stack.enter_context(partial.open("wb"))
         else:
-            raw = self.stack.enter_context(storage.open(name, "wb"))
+            self.path = f"{files.root}/{name}"
+            self.url = self.fs.unstrip_protocol(self.path)
+            self.fs.makedirs(self.path.rsplit("/", 1)[0], exist_ok=True)
+            raw = self.stack.enter_context(self.fs.open(self.path + ".partial", "wb"))
         #: Where the encoded lines go: the file, or gzip in front of it.
         self.put: t.Callable[[bytes], int] = raw.write
         if compress:
@@ -147,19 +224,21 @@ class BatchFile:
         dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
         self.put(b"".join([dumps(row, option=newline) for row in rows]))
         self.rows += len(rows)
-        self.last = rows[-1]
 
     def commit(self) -> str:
         """Close the file under its final name; its URL."""
         self.stack.close()
-        if self.path is not None:
-            self.partial.replace(self.path)
+        if self.fs is None:
+            Path(self.path + ".partial").replace(self.path)
+        else:
+            self.fs.mv(self.path + ".partial", self.path)
         return self.url
 
     def discard(self) -> None:
         """Close and remove a file that will not be finished."""
-        error = RuntimeError("batch file abandoned")
-        # An exception passed in: fsspec's transaction then commits nothing.
-        self.stack.__exit__(type(error), error, None)
-        if self.path is not None:
-            self.partial.unlink(missing_ok=True)
+        self.stack.close()
+        with contextlib.suppress(OSError):
+            if self.fs is None:
+                Path(self.path + ".partial").unlink(missing_ok=True)
+            else:
+                self.fs.rm(self.path + ".partial")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tap_contactship import diagnose, interrupts
 from tap_contactship.errors import ConfigError, ContactshipError, SyncInterruptedError
-from tap_contactship.output import flush_writers, records_written
+from tap_contactship.output import delivered, flush_writers
 from tap_contactship.redaction import redact
 from tap_contactship.tap import TapContactship
 
@@ -47,16 +47,28 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def explain(error: ContactshipError) -> str:
-    """The error's line; an interruption also says how far the sync got."""
+    """The error's line; an interruption also says what was delivered."""
     if not isinstance(error, SyncInterruptedError):
         return str(error)
-    written = records_written()
-    if not written:
+    done = delivered()
+    parts = []
+    if done.records:
+        parts.append(f"{done.records:,} rows in RECORD messages")
+    if done.batches:
+        files = (
+            "1 BATCH message"
+            if done.batches == 1
+            else f"{done.batches:,} BATCH messages"
+        )
+        parts.append(f"{done.batch_rows:,} rows in {files}")
+    if not parts:
         return f"{error} before any record was written"
-    return (
-        f"{error} after {written:,} records; the last STATE on stdout lets the next "
-        "run resume from there"
+    resume = (
+        "the last STATE on stdout lets the next run resume from there"
+        if done.resumable
+        else "no STATE was written after them: the next run starts over"
     )
+    return f"{error} after {' and '.join(parts)}; {resume}"
 
 
 def unexpected(error: Exception) -> str:

@@ -13,10 +13,10 @@ from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_contactship import responses
-from tap_contactship.batches import BatchFiles
+from tap_contactship.batches import BatchFiles, MappedRows
 from tap_contactship.errors import APIError, OffsetIgnoredError
 from tap_contactship.fields import Fields
-from tap_contactship.output import end_version, withhold_version
+from tap_contactship.output import end_version, note_batch_rows, withhold_version
 from tap_contactship.pagination import OverlapOffsetPaginator, PageToken
 from tap_contactship.responses import Page, Verdict, api_timestamp
 from tap_contactship.retry import (
@@ -183,19 +183,30 @@ class ContactshipStream(RESTStream[PageToken]):
             "just loaded); no row is deleted in the warehouse",
         )
         files = BatchFiles(batch_config, f"{self.tap_name}--{self.name}")
-        post_process = self.post_process
+        writer = self._owner.message_writer
+        # The SDK applies stream maps and flattening in its record loop, which
+        # BATCH mode skips: applied here, a batch row is the RECORD's record.
+        # The tap refuses BATCH mode with more than one map per stream (every
+        # map's BATCH message would name the same files).
+        mapped = MappedRows(self.stream_maps[0], self.post_process, context)
         try:
             for page in self.read_pages(context):
-                rows = [post_process(row, context) for row in page]
-                for url, last in files.write([r for r in rows if r is not None]):
-                    self.bookmark(last, context)
+                rows, sources = mapped.of(page)
+                for url, source in files.write(rows, sources):
+                    self.bookmark(source, context)
+                    note_batch_rows(writer, url, files.sizes[url])
                     yield batch_config.encoding, [url]
-            for url, last in files.finish():
-                self.bookmark(last, context)
+            for url, source in files.finish():
+                self.bookmark(source, context)
+                note_batch_rows(writer, url, files.sizes[url])
                 yield batch_config.encoding, [url]
         except BaseException:
             files.abandon()
             raise
+        if mapped.last is not None:
+            # Rows a map filtered out after the last file: the final STATE
+            # (the tap's, at the end of the sync) covers them, as in RECORD mode.
+            self.bookmark(mapped.last, context)
 
     def bookmark(self, row: dict[str, t.Any], context: Context | None) -> None:
         """Move the bookmark to `row`, the last of a batch file (rows are sorted)."""
@@ -261,7 +272,7 @@ class ContactshipStream(RESTStream[PageToken]):
         for name in fields.timestamps:
             value = row.get(name)
             if isinstance(value, str):  # one form for every instant
-                row[name] = api_timestamp(value, f"{self.name}.{name}")
+                row[name] = api_timestamp(value, f"{self.name}.{name}", row.get("id"))
         return row
 
     @cached_property

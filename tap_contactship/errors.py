@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 
+import requests
 from singer_sdk.exceptions import RetriableAPIError
 
 
@@ -38,6 +39,10 @@ class OffsetIgnoredError(PagingError):
 
 class MalformedResponseError(RetriableAPIError):
     """A 200 whose body is not the expected JSON envelope (retried, then fatal)."""
+
+
+class ResponseDeadlineError(requests.exceptions.Timeout):
+    """A response still arriving when `request_timeout` ran out (retried)."""
 
 
 class FetchAbandonedError(Exception):

@@ -30,6 +30,7 @@ import atexit
 import sys
 import typing as t
 import weakref
+from dataclasses import dataclass
 from decimal import Decimal
 
 import orjson
@@ -98,9 +99,32 @@ def withhold_version(stream: Stream, writer: t.Any, why: str) -> None:
         stream.logger.warning("%s: %s", stream.name, why)
 
 
-def records_written() -> int:
-    """RECORD messages handed to the writers so far in this process."""
-    return sum(writer.records for writer in list(_WRITERS))
+def note_batch_rows(writer: t.Any, url: str, rows: int) -> None:
+    """The file at `url` holds `rows` rows (counted when a BATCH names it)."""
+    if isinstance(writer, BufferedSingerWriter):
+        writer.file_rows[url] = rows
+
+
+@dataclass
+class Delivered:
+    """What the writers handed to stdout so far in this process."""
+
+    records: int = 0
+    batch_rows: int = 0
+    batches: int = 0
+    #: A STATE followed a row: the next run resumes from the last one.
+    resumable: bool = False
+
+
+def delivered() -> Delivered:
+    """Rows in RECORD and BATCH messages so far, and whether a STATE covers them."""
+    total = Delivered()
+    for writer in list(_WRITERS):
+        total.records += writer.records
+        total.batch_rows += writer.batch_rows
+        total.batches += writer.batches
+        total.resumable |= writer.resumable
+    return total
 
 
 class BufferedSingerWriter(SingerWriter):
@@ -116,6 +140,12 @@ class BufferedSingerWriter(SingerWriter):
         self._chars = 0
         self.records = 0
         self._held: dict[str, ActivateVersionMessage] = {}
+        #: Rows of batch files not yet announced, by URL (`note_batch_rows`).
+        self.file_rows: dict[str, int] = {}
+        self.batch_rows = 0
+        self.batches = 0
+        #: Whether a STATE followed a row: a later run resumes from the last one.
+        self.resumable = False
         self._ready: list[ActivateVersionMessage] = []
         _WRITERS.add(self)
 
@@ -143,6 +173,12 @@ class BufferedSingerWriter(SingerWriter):
             return
         if isinstance(message, (StateMessage, SchemaMessage)):
             self.write_ready()
+        if isinstance(message, StateMessage):
+            self.resumable = bool(self.records or self.batches)
+        elif message.type == "BATCH":  # the SDK's class for it is private
+            self.batches += 1
+            manifest = getattr(message, "manifest", [])
+            self.batch_rows += sum(self.file_rows.pop(u, 0) for u in manifest)
         self._lines.append(self.format_message(message) + "\n")
         self.flush()
 

@@ -190,24 +190,25 @@ def request_line(request: requests.PreparedRequest | None) -> str:
     return f"{request.method or 'GET'} {path}"
 
 
-def api_timestamp(value: str, field: str | None = None) -> str:
+def api_timestamp(value: str, field: str | None = None, row_id: t.Any = None) -> str:
     """A timestamp from the API in the canonical form (see timestamps.py).
 
     In that form, string order is the order of instants.
 
     Raises:
         APIError: It is not an ISO 8601 timestamp (a bookmark taken from it
-            would be wrong); names the field, when given.
+            would be wrong); names the field and the row's id, when given.
     """
     try:
         return canonical(value)
     except TimestampError:
         what = (
-            f"a `{field}` that is not an ISO 8601 timestamp"
+            f"a `{field}` that is not a valid ISO 8601 timestamp"
             if field
-            else "a timestamp that is not ISO 8601"
+            else "a timestamp that is not a valid ISO 8601 one"
         )
-        raise APIError(f"the API returned {what}: {value[:40]!r}") from None
+        row = f" in the row with id {str(row_id)[:80]!r}" if row_id is not None else ""
+        raise APIError(f"the API returned {what}{row}: {value[:40]!r}") from None
 
 
 def out_of_order_message(created_at: str, previous: str) -> str:

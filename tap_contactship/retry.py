@@ -19,6 +19,8 @@ from http import HTTPStatus
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
+from tap_contactship.errors import ResponseDeadlineError
+
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Generator
 
@@ -143,6 +145,11 @@ _CAUSES: list[tuple[tuple[type[BaseException], ...], Callable[[t.Any], str], boo
     (
         (http.client.RemoteDisconnected,),
         lambda _: "the server closed the connection without answering",
+        True,
+    ),
+    (
+        (ResponseDeadlineError,),
+        lambda _: "the response was still arriving when `request_timeout` ran out",
         True,
     ),
     (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import typing as t
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from singer_sdk import typing as th
 
@@ -35,8 +35,12 @@ if t.TYPE_CHECKING:
 #: lands: targets keep only the declared keys of an object that declares some
 #: (z3 target-bigquery's RECORD columns drop the rest), while an object without
 #: properties lands whole in every target (VARIANT, JSON or jsonb). The keys
-#: the docs name are in the property's description instead.
-FreeForm = th.ObjectType(additional_properties=True)
+#: the docs name are in the property's description instead. No `properties`
+#: key at all (`th.ObjectType` writes an empty one): the SDK's schema
+#: flattener drops an object with empty `properties` while its record
+#: flattener expands the values, so SCHEMA and RECORD would disagree; without
+#: the key both keep the object as one JSON column at every depth.
+FreeForm = th.CustomType({"type": ["object"], "additionalProperties": True})
 
 
 #: Ids are opaque: the docs show `pn-<uuid>`, `org-<uuid>`, `org123456` and
@@ -129,7 +133,10 @@ class CallsStream(ContactshipStream):
         if self._window_start is not None:
             # The docs only show day precision and name no timezone: a day of
             # margin covers any reading of the date; the rest is cut client-side.
-            day_before = self._window_start - timedelta(days=1)
+            # The day is taken in UTC: in the offset's own zone (up to +14:00)
+            # the day before can still start after the window in a server's
+            # zone as far west as -12:00.
+            day_before = self._window_start.astimezone(timezone.utc) - timedelta(1)
             params["date_from"] = day_before.date().isoformat()
         if self.config.get("include_transcripts"):
             params.update(include_transcript="true", transcript_format="json")
@@ -196,7 +203,9 @@ class CallsStream(ContactshipStream):
                 # Read even without a window: a garbled value must not become
                 # the bookmark that the next run starts from. Written back, so
                 # `post_process` leaves it alone (`canonical_fields`).
-                created_at = row["created_at"] = responses.api_timestamp(created_at)
+                created_at = row["created_at"] = responses.api_timestamp(
+                    created_at, "calls.created_at", row.get("id")
+                )
                 if previous is not None and created_at < previous:
                     message = responses.out_of_order_message(created_at, previous)
                     raise APIError(message)

@@ -17,6 +17,7 @@ from tap_contactship.redaction import install_redaction, register_secret
 from tap_contactship.settings import (
     DEFAULT_API_URL,
     DEFAULT_USER_AGENT,
+    batch_map_problems,
     describe_sdk_errors,
     env_problems,
     extra_problems,
@@ -209,6 +210,8 @@ class TapContactship(Tap):
             hint = f"; did you mean `{guess}`?" if guess else ""
             self.logger.warning("unknown setting `%s` is ignored%s", unknown, hint)
         problems = extra_problems(self.config) if validate_config else []
+        if validate_config and self.config.get("batch_config"):
+            problems += batch_map_problems(self.mapper.stream_maps)
         if problems:
             raise ConfigError("invalid config: " + "; ".join(problems))
         if key != key.strip():

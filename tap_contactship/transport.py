@@ -14,10 +14,14 @@ request of the stream passes.
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
+import time
 import typing as t
 
 import backoff
+import requests
 from singer_sdk import metrics
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.streams.rest import PageContext
@@ -27,6 +31,7 @@ from tap_contactship.errors import (
     APIError,
     FetchAbandonedError,
     MalformedResponseError,
+    ResponseDeadlineError,
 )
 from tap_contactship.fetcher import Fetcher
 from tap_contactship.progress import Progress
@@ -36,7 +41,6 @@ from tap_contactship.retry import NETWORK_ERRORS, is_retriable
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
-    import requests
     from singer_sdk.helpers.types import Context
 
     from tap_contactship.client import ContactshipStream
@@ -141,12 +145,16 @@ class PageClient:
         stream.throttle.wait()
         if self.stopped.is_set():
             raise FetchAbandonedError
+        # Config numbers arrive as Decimal, which sockets refuse.
+        timeout = float(stream.config["request_timeout"])
+        deadline = time.monotonic() + timeout
         response = stream.requests_session.send(
             request,
-            # Config numbers arrive as Decimal, which sockets refuse.
-            timeout=float(stream.config["request_timeout"]),
+            timeout=timeout,
             allow_redirects=stream.allow_redirects,
+            stream=True,
         )
+        read_by(response, deadline, timeout)
         self.log_duration(response)
         stream.validate_response(response)
         try:
@@ -218,3 +226,39 @@ class PageClient:
                 tags=tags,
             ),
         )
+
+
+def read_by(response: requests.Response, deadline: float, timeout: float) -> None:
+    """Read the whole body before `deadline` (`time.monotonic`), or fail.
+
+    requests' `timeout` bounds each socket read, not the response: a body that
+    trickles a few bytes at a time would never time out. A timer shuts the
+    connection down at the deadline, which ends the read in progress.
+
+    Raises:
+        ResponseDeadlineError: The body was still arriving at the deadline
+            (retried like a timeout).
+    """
+    expired = threading.Event()
+
+    def cut() -> None:
+        expired.set()
+        connection = getattr(response.raw, "connection", None)
+        sock = getattr(connection, "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(max(0.0, deadline - time.monotonic()), cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        response.content  # noqa: B018 (reads the body)
+    except (requests.exceptions.RequestException, OSError) as exc:
+        if not expired.is_set():
+            raise
+        msg = f"the response took longer than request_timeout ({timeout:g} s)"
+        raise ResponseDeadlineError(msg) from exc
+    finally:
+        timer.cancel()
+        timer.join()

@@ -235,6 +235,13 @@ class Response:
     status: int
     body: bytes | str = b""
     headers: dict[str, str] = field(default_factory=dict)
+    #: Seconds between two `TRICKLE_BYTES` of the body (0: all at once), after
+    #: the status and headers went out at once: a server that is slow, not down.
+    trickle: float = 0.0
+
+
+#: Bytes of a trickling body sent at a time.
+TRICKLE_BYTES = 4
 
 
 #: A response that is never sent: the server closes the connection instead.
@@ -680,6 +687,27 @@ def faults(*, every_429: int, retry_after: str, every_500: int) -> Hook:
     return hook
 
 
+def trickling(seconds: float, *, path: str = "/v1/calls", times: int = 0) -> Hook:
+    """A hook serving `path` as usual, its body a few bytes every `seconds`.
+
+    `times`: only that many requests trickle (0: every one).
+    """
+    trickled = 0
+
+    def hook(api: FakeContactship, seen: Seen) -> Response | None:
+        nonlocal trickled
+        if seen.path != path or (times and trickled >= times):
+            return None
+        trickled += 1
+        try:
+            real = api.serve(seen)
+        except Rejected as rejected:
+            real = rejected.response
+        return Response(real.status, real.body, real.headers, trickle=seconds)
+
+    return hook
+
+
 class _Server(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that hung up (a page fetched ahead and abandoned, a tap
@@ -730,7 +758,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if not response.trickle:
+            self.wfile.write(body)
+            return
+        self.wfile.flush()
+        for start in range(0, len(body), TRICKLE_BYTES):
+            time.sleep(response.trickle)
+            self.wfile.write(body[start : start + TRICKLE_BYTES])
+            self.wfile.flush()
 
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet; the request log is in `api.requests`."""

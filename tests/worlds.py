@@ -17,10 +17,13 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, ClassVar
 from urllib.parse import unquote, urlparse
 
 from hypothesis import strategies as st
+from singer_sdk import Target
+from singer_sdk.sinks import BatchSink
 
 from tests.conftest import Run, emitted, instant
 from tests.fake_contactship import (
@@ -495,3 +498,34 @@ def cut_after_state(run: Run, which: int) -> tuple[list[dict[str, Any]], dict]:
     states = [i for i, m in enumerate(messages) if m["type"] == "STATE"]
     cut = states[which % len(states)]
     return messages[: cut + 1], messages[cut]["value"]
+
+
+class _Sink(BatchSink):
+    """A loader's sink as the SDK builds it: what it reads from batch files."""
+
+    def __init__(self, target: Target) -> None:
+        super().__init__(target, "any", {"type": "object", "properties": {}}, None)
+        self.loaded: list[dict[str, Any]] = []
+
+    def process_batch(self, context: dict[str, Any]) -> None:
+        self.loaded += context["records"]
+
+
+class _Target(Target):
+    name = "target-reads-batches"
+    config_jsonschema: ClassVar[dict[str, Any]] = {"type": "object", "properties": {}}
+    default_sink_class = _Sink
+
+
+def sdk_batch_rows(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of a BATCH message as an SDK-based loader reads them.
+
+    `Sink.process_batch_files` is what every SDK target runs on a BATCH
+    message (target-postgres among them): a file it cannot open is an error.
+    """
+    encoding = message["encoding"]
+    sink = _Sink(_Target(config={}, validate_config=False, setup_mapper=False))
+    # The SDK's encoding class is private; the reader reads two attributes.
+    as_read: Any = SimpleNamespace(**encoding)
+    sink.process_batch_files(as_read, message["manifest"])
+    return sink.loaded

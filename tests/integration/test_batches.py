@@ -7,14 +7,15 @@ the settings, and storage that is not a local folder.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
-import io
 import typing as t
+import uuid
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+import fsspec
 import pytest
+from fsspec.core import url_to_fs
 
 from tap_contactship.batches import BatchFiles, Storage
 from tests.conftest import batch_config, sync, tap_config
@@ -160,29 +161,20 @@ def test_parquet_is_refused_in_one_line(api, tmp_path):
     assert api.requests == []
 
 
-class RemoteStorage:
-    """Storage that is not a local folder: files exist once closed cleanly,
-    as fsspec's transactions (behind the SDK's `StorageTarget.open`) commit."""
+class Target:
+    """What BatchFiles reads of the SDK's StorageTarget."""
 
-    prefix: str | None = "runs/"
-
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-
-    def get_url(self, filename: str) -> str:
-        return f"s3://bucket/{filename}"
-
-    @contextlib.contextmanager
-    def open(self, filename: str, mode: str = "rb") -> t.Iterator[t.BinaryIO]:
-        assert mode == "wb"
-        buffer = io.BytesIO()
-        yield buffer
-        self.files[filename] = buffer.getvalue()
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.prefix: str | None = "runs/"
+        self.params: dict[str, t.Any] = {}
 
 
 class Config:
-    def __init__(self, storage: RemoteStorage, compression: str | None) -> None:
-        self.storage: Storage = storage
+    """The parts of the SDK's BatchConfig that BatchFiles reads."""
+
+    def __init__(self, root: str, compression: str | None) -> None:
+        self.storage: Storage = Target(root)
         self.batch_size = 3
         self.encoding = type(
             "Encoding", (), {"format": "jsonl", "compression": compression}
@@ -190,33 +182,29 @@ class Config:
 
 
 def test_remote_storage_gets_whole_files_only():
-    storage = RemoteStorage()
-    files = BatchFiles(Config(storage, "gzip"), "tap--calls")
+    root = f"memory://bucket/{uuid.uuid4()}"
+    files = BatchFiles(Config(root, "gzip"), "tap--calls")
     rows = [{"id": n} for n in range(7)]
 
-    urls = [url for url, _ in files.write(rows)]
+    urls = [url for url, _ in files.write(rows, rows)]
     files.abandon()  # the seventh row's file fails
 
     assert len(urls) == 2
-    assert all(url.startswith("s3://bucket/runs/tap--calls-") for url in urls)
-    assert len(storage.files) == 2
-    for name, data in storage.files.items():
-        assert f"s3://bucket/{name}" in urls
-        assert gzip.decompress(data).count(b"\n") == 3
+    fs, path = url_to_fs(root)
+    assert sorted(fs.unstrip_protocol(p) for p in fs.find(path)) == sorted(urls)
+    for url in urls:
+        assert url.startswith(fs.unstrip_protocol(path) + "/runs/tap--calls-")
+        with fsspec.open(url, "rb") as file:
+            assert gzip.decompress(file.read()).count(b"\n") == 3
 
 
 def test_no_compression_setting_means_plain_files(tmp_path):
-    class Local(RemoteStorage):
-        prefix = None
-
-        def get_url(self, filename: str) -> str:
-            return (tmp_path / filename).as_uri()
-
-    files = BatchFiles(Config(Local(), None), "tap--agents")
-    [(url, last)] = list(files.write([{"id": 1}, {"id": 2}, {"id": 3}]))
+    files = BatchFiles(Config(str(tmp_path), None), "tap--agents")
+    rows = [{"id": 1}, {"id": 2}, {"id": 3}]
+    [(url, last)] = list(files.write(rows, rows))
 
     assert last == {"id": 3}
     assert list(files.finish()) == []
-    assert Path(unquote(urlparse(url).path)).read_bytes() == (
+    assert Path(url.removeprefix("file://")).read_bytes() == (
         b'{"id":1}\n{"id":2}\n{"id":3}\n'
     )

@@ -93,10 +93,6 @@ def test_a_count_that_is_too_high_costs_at_most_two_requests_more(api):
             {"stream_maps": {"calls": {"x": "undefined_name + 1"}}},
             "MapExpressionError: Failed to evaluate",
         ),
-        (
-            {"batch_config": batch_config("s3://bucket/batches", "gzip")},
-            "ImportError: Install s3fs to access S3",
-        ),
     ],
 )
 def test_an_error_raised_inside_the_sdk_is_one_line_not_a_traceback(

@@ -293,7 +293,8 @@ def test_a_garbled_timestamp_is_one_clear_error(api):
 
     assert run.exit_code == 1
     assert run.stderr.strip().splitlines()[-1] == (
-        "tap-contactship: error: the API returned a timestamp that is not ISO 8601: "
+        "tap-contactship: error: the API returned a `calls.created_at` that is not "
+        f"a valid ISO 8601 timestamp in the row with id {api.calls[1]['id']!r}: "
         "'2026-01-01T00:10:00Z-garbled'"
     )
 
@@ -336,7 +337,8 @@ def test_a_garbled_timestamp_in_another_field_names_it(api):
     assert run.exit_code == 1
     assert run.stderr.strip().splitlines()[-1] == (
         "tap-contactship: error: the API returned a `calls.finished_at` that is not "
-        "an ISO 8601 timestamp: 'half past ten'"
+        f"a valid ISO 8601 timestamp in the row with id {api.calls[1]['id']!r}: "
+        "'half past ten'"
     )
 
 

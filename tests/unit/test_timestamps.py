@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from tap_contactship.timestamps import (
     TimestampError,
@@ -76,3 +78,70 @@ def test_canonical_strings_sort_as_their_instants():
     assert [parse_timestamp(v) for v in by_string] == [
         parse_timestamp(v) for v in by_instant
     ]
+
+
+# Issue 27, case 4: the fast path must be as strict as parsing.
+
+_DIGIT_OR_NOT = st.sampled_from("0123456789" * 4 + "9:-T.Za ٣")
+
+
+@st.composite
+def fixed_width(draw: st.DrawFn) -> str:
+    """`…:SSZ`, `…:SS.mmmZ` or `…:SS.ffffffZ`: separators where the fast path
+    looks, any digit (or, now and then, not a digit) everywhere else."""
+    fraction = draw(st.sampled_from(["", ".000", ".000000"]))
+    shape = "dddd-dd-ddTdd:dd:dd" + fraction.replace("0", "d") + "Z"
+    return "".join(draw(_DIGIT_OR_NOT) if c == "d" else c for c in shape)
+
+
+def reference(value: str) -> str | None:
+    """`datetime.fromisoformat`'s reading of a `Z` value, canonical; None if none."""
+    try:
+        moment = datetime.fromisoformat(value[:-1] + "+00:00")
+    except ValueError:
+        return None
+    if not value.isascii():
+        return None  # fromisoformat reads other scripts' digits; the API writes none
+    return canonical_timestamp(moment)
+
+
+def canonical_or_none(value: str) -> str | None:
+    try:
+        return canonical(value)
+    except TimestampError:
+        return None
+
+
+@given(fixed_width())
+@example("2026-03-21T00:25:99Z")
+@example("2026-13-45T99:99:99Z")
+@example("2026-02-29T00:00:00.000Z")
+@example("2024-02-29T23:59:59.999999Z")
+def test_fixed_width_values_are_read_as_fromisoformat_reads_them(value):
+    assert canonical_or_none(value) == reference(value)
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1, 1, 2),
+        max_value=datetime(9999, 12, 30),
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=14))]),
+    ),
+    st.sampled_from(["seconds", "milliseconds", "microseconds"]),
+    st.booleans(),
+)
+def test_every_real_instant_is_read_back_exactly(moment, precision, zulu):
+    text = moment.isoformat(timespec=precision)
+    if zulu and moment.utcoffset() == timedelta(0):
+        text = text.replace("+00:00", "Z")
+    moment = datetime.fromisoformat(text)  # what the text says, at its precision
+    assert canonical(text) == canonical_timestamp(moment)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["2026-W12-3T00:25:09Z", "2026-03-21T00:25:09.12a456Z", "2026-03-21T00:25:09.1 Z"],
+)
+def test_shapes_that_are_not_the_canonical_one_are_parsed_or_refused(value):
+    result = canonical_or_none(value)
+    assert result is None or result == canonical_timestamp(parse_timestamp(value))
