@@ -24,6 +24,7 @@ DUCKDB_PYTHON = ROOT / ".meltano/loaders/target-duckdb/venv/bin/python"
 PLUGINS = [
     "tap-contactship",
     "target-duckdb",
+    "target-jsonl",
     "target-postgres",
     "target-snowflake",
     "target-bigquery",
