@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlparse
 
 from hypothesis import strategies as st
 
-from tests.conftest import Run, emitted, instant
+from tests.conftest import Run, emitted, instant, unversioned
 from tests.fake_contactship import (
     DATE_TIME_FIELDS,
     DROP,
@@ -270,8 +270,8 @@ class Snapshot:
 
 
 def records(run: Run, stream: str) -> list[dict[str, Any]]:
-    """The stream's RECORDs in order."""
-    return run.records(stream)
+    """The stream's RECORDs in order, without their `read_version`."""
+    return unversioned(run.records(stream))
 
 
 def bookmark(state: dict[str, Any] | None) -> str | None:
@@ -454,10 +454,10 @@ class Warehouse:
             if run is not None and version is not None:
                 version = run
             if message["type"] == "RECORD":
-                record = message["record"]
+                [record] = unversioned([message["record"]])
                 table[record["id"]] = (record, version)
             elif message["type"] == "BATCH":
-                for record in batch_rows(message):
+                for record in unversioned(batch_rows(message)):
                     table[record["id"]] = (record, None)
             elif message["type"] == "ACTIVATE_VERSION":
                 assert version is not None
