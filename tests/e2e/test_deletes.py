@@ -19,13 +19,14 @@ import pytest
 
 from tests.conftest import batch_config
 from tests.e2e.conftest import Meltano, duckdb_rows, psql
-from tests.e2e.test_analytics import check_marts
+from tests.e2e.test_analytics import check_marts, duckdb_execute
 from tests.e2e.test_production import fail_after_first_page, pg_env
 from tests.fake_contactship import FakeContactship, make_contact
 
 pytestmark = pytest.mark.e2e
 
 Query = Callable[[str], list[list[Any]]]
+YEAR_2100 = 4102444800  # a version no run has had yet
 DEFAULT_JOB = ("tap-contactship", "target-duckdb", "dbt-duckdb:build")
 STAGING = {
     "phone_numbers": ("stg_contactship__phone_numbers", "phone_number_id"),
@@ -91,6 +92,13 @@ def check_current(query: Query, api: FakeContactship, schema: str) -> None:
     check_marts(api, query, schema=schema)
 
 
+def own_database(postgres: dict[str, str], name: str) -> dict[str, str]:
+    """A fresh database on the server: the marts' schemas are fixed names."""
+    psql(postgres, f"drop database if exists {name}")
+    psql(postgres, f"create database {name}")
+    return {**postgres, "database": name}
+
+
 def fail_midway(api: FakeContactship) -> None:
     """The next run dies after the first page of phone numbers (the last
     list the tap reads): agents and contacts were read whole before it."""
@@ -134,6 +142,42 @@ def test_the_default_job_drops_deleted_rows_and_a_failed_run_deletes_nothing(
     meltano.run(*DEFAULT_JOB, **env)
     check_current(query, org, "contactship")
 
+    # A loader that committed `whole_reads` but not the list's rows (a
+    # parallel drain that failed halfway): that read is not trusted.
+    duckdb_execute(
+        warehouse,
+        "insert into contactship.whole_reads (stream, version, finished_at, "
+        f"row_count) values ('phone_numbers', {YEAR_2100}, now(), "
+        f"{len(org.phone_numbers)})",
+    )
+    built = meltano("invoke", "dbt-duckdb:build", **env)
+    assert built.returncode == 0, built.stdout[-3000:]
+    check_current(query, org, "contactship")
+
+
+@pytest.mark.postgres
+def test_activate_version_with_hard_delete_still_deletes_in_postgres(
+    meltano: Meltano, org: FakeContactship, postgres
+):
+    server = own_database(postgres, "contactship_hard_delete")
+    env = {
+        "TAP_CONTACTSHIP_API_URL": org.url,
+        "TAP_CONTACTSHIP_EMIT_ACTIVATE_VERSION_MESSAGES": "true",
+        **pg_env(server, "contactship", TARGET_POSTGRES_HARD_DELETE="true"),
+    }
+    job = ("tap-contactship", "target-postgres", "dbt-postgres:build")
+
+    def query(sql: str) -> list[list[Any]]:
+        return [[v if v != "" else None for v in row] for row in psql(server, sql)]
+
+    meltano.run(*job, **env)
+    deleted = delete_some(org)
+    meltano.run(*job, **env)
+
+    check_current(query, org, "contactship")
+    for stream, gone in deleted.items():
+        assert not gone & raw_ids(query, "contactship", stream), stream
+
 
 def test_a_cut_contacts_list_never_counts_as_complete(
     meltano: Meltano, org: FakeContactship
@@ -170,10 +214,7 @@ def test_a_cut_contacts_list_never_counts_as_complete(
 def test_batch_mode_into_postgres_drops_deleted_rows(
     meltano: Meltano, org: FakeContactship, postgres, tmp_path
 ):
-    # A database of its own: the marts' schemas are fixed names.
-    server = {**postgres, "database": "contactship_deletes"}
-    psql(postgres, "drop database if exists contactship_deletes")
-    psql(postgres, "create database contactship_deletes")
+    server = own_database(postgres, "contactship_batch_deletes")
     schema = "contactship"
     batches = tmp_path / "batches"
     env = {
