@@ -33,9 +33,11 @@ from tests.fake_contactship import (
     make_contact,
 )
 from tests.worlds import (
+    FULL_TABLE,
     KEY,
     STREAMS,
     Snapshot,
+    Staging,
     Warehouse,
     World,
     batch_rows,
@@ -299,6 +301,7 @@ class Organization(RuleBasedStateMachine):
         self.api.seed_phone_numbers(12)
         self.api.seed(calls=25, agents=2, contacts=9)
         self.warehouse = Warehouse()
+        self.staging = Staging()
         #: Every id a run handed to the warehouse.
         self.ever: dict[str, set[str]] = {stream: set() for stream in STREAMS}
         self.state: dict | None = None
@@ -379,6 +382,7 @@ class Organization(RuleBasedStateMachine):
     def load(self, messages: list[dict]) -> None:
         self.runs += 1
         self.warehouse.load(messages, run=self.runs)
+        self.staging.load(messages, run=self.runs)
         for message in messages:
             if message["type"] == "RECORD" and message["stream"] in self.ever:
                 self.ever[message["stream"]].add(message["record"]["id"])
@@ -437,6 +441,16 @@ class Organization(RuleBasedStateMachine):
                 instant(row["created_at"]) >= self.reread_from
             ):
                 assert calls[call_id] == row, "a call in the look-back is stale"
+
+    @invariant()
+    def staging_shows_the_api_rows_once_a_run_completed(self) -> None:
+        """Without ACTIVATE_VERSION: deletes come from `whole_reads` alone."""
+        server = Snapshot.of(self.api)
+        for stream in FULL_TABLE:
+            shown = self.staging.current(stream)
+            assert set(shown) >= set(server.rows[stream]) & self.ever[stream], stream
+            if self.synced:
+                assert shown == server.rows[stream], stream
 
 
 def window_start_of(state: dict | None, lookback_days: float) -> datetime | None:
