@@ -42,6 +42,10 @@ if t.TYPE_CHECKING:
 #: flattener expands the values, so SCHEMA and RECORD would disagree; without
 #: the key both keep the object as one JSON column at every depth.
 FreeForm = th.CustomType({"type": ["object"], "additionalProperties": True})
+#: The same inside an array, where flattening never reaches, with the empty
+#: `properties` the SDK's record conformance reads on an array's objects
+#: (target-snowflake's: `KeyError: 'properties'` without it).
+FreeFormItem = th.ObjectType(additional_properties=True)
 
 
 #: Ids are opaque: the docs show `pn-<uuid>`, `org-<uuid>`, `org123456` and
@@ -115,7 +119,7 @@ class CallsStream(ContactshipStream):
         ),
         th.Property(
             "chat_history",
-            th.ArrayType(FreeForm),
+            th.ArrayType(FreeFormItem),
             description="Transcript, turns of `role`, `content`, …; only with"
             " `include_transcripts`",
         ),
@@ -247,12 +251,12 @@ class AgentsStream(ContactshipStream):
         th.Property("voice_temperature", th.NumberType),
         th.Property(
             "post_call_analysis_data",
-            th.ArrayType(FreeForm),
+            th.ArrayType(FreeFormItem),
             description="Items of `name`, `type`, `description`, …",
         ),
         th.Property(
             "tools",
-            th.ArrayType(FreeForm),
+            th.ArrayType(FreeFormItem),
             description="Items of `name`, `type`, `description`, …",
         ),
         th.Property("created_at", th.DateTimeType),
@@ -285,7 +289,7 @@ class ContactsStream(ContactshipStream):
         th.Property("description", th.StringType),
         th.Property(
             "additional_data",
-            th.ArrayType(FreeForm),
+            th.ArrayType(FreeFormItem),
             description="Items of `type`, `field`, `value` (any JSON), …",
         ),
         th.Property("organization_id", Id),
