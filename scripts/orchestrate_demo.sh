@@ -80,7 +80,8 @@ for name in acme globex initech; do
     --tags "{\"dagster/partition\": \"$name\"}" >"$demo/$name.log" 2>&1; then
     echo "$name: loaded into schema contactship_$name"
   else
-    failure=$(grep -o "$name: [^\"]*CONTACTSHIP_KEY_[A-Z]*[^\"]*" "$demo/$name.log" | head -1 || true)
+    # The step's failure, as the event log holds it.
+    failure=$(sed -n "s/^dagster[._a-z]*\.Failure: //p" "$demo/$name.log" | head -1 || true)
     echo "$name: failed: ${failure:-see $demo/$name.log}"
   fi
 done

@@ -16,6 +16,7 @@ By hand (the demo, the benchmarks, a bug report), one command serves every strea
 
     python tests/fake_contactship.py --port 8765
 
+(`--demo`: data dated the last weeks up to now, as `scripts/demo.sh` serves),
 and in another shell:
 
     TAP_CONTACTSHIP_API_URL=http://127.0.0.1:8765 TAP_CONTACTSHIP_API_KEY=test-key tap-contactship --config=ENV
