@@ -3,6 +3,8 @@
 # embedded DuckDB warehouse (output/warehouse.duckdb, or TARGET_DUCKDB_FILEPATH),
 # builds the analytics tables with dbt, and prints what landed and a report.
 # Needs TAP_CONTACTSHIP_API_KEY (environment or .env).
+# `scripts/sync.sh --diagnose [--format=json]` loads nothing: it reports how the
+# API answers your key (`tap-contactship --diagnose`), for a bug report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -14,6 +16,10 @@ if [ -z "${TAP_CONTACTSHIP_API_KEY:-}" ] \
 fi
 
 ensure_pipeline
+if [ "${1:-}" = "--diagnose" ]; then
+  shift
+  exec "$MELTANO" invoke tap-contactship --diagnose "$@"
+fi
 export TARGET_DUCKDB_FILEPATH="${TARGET_DUCKDB_FILEPATH:-$PWD/output/warehouse.duckdb}"
 mkdir -p "$(dirname "$TARGET_DUCKDB_FILEPATH")"
 # One request first: a rejected key or an unreachable API stops here, before

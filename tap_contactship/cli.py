@@ -10,7 +10,7 @@ import sys
 import typing as t
 from pathlib import Path
 
-from tap_contactship import interrupts
+from tap_contactship import diagnose, interrupts
 from tap_contactship.errors import ConfigError, ContactshipError, SyncInterruptedError
 from tap_contactship.output import flush_writers, records_written
 from tap_contactship.redaction import redact
@@ -29,7 +29,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         check_files(args)
         with interrupts.held():
-            TapContactship.cli.main(args=args, prog_name="tap-contactship")
+            if "--diagnose" in args:  # a report on the API, not a sync
+                diagnose.main(args)
+            else:
+                TapContactship.cli.main(args=args, prog_name="tap-contactship")
     except ContactshipError as exc:
         flush_writers()  # the records read before the failure come first
         fail(explain(exc), exc.exit_code)

@@ -5,10 +5,12 @@ paging, and every variant the docs show, per stream (`api.variants[stream]`):
 timestamps written `Z`, `.000Z`, `+02:00` or with microseconds (or a mix in one
 page), `count` honest, too high or too low, pages clamped below `limit`; agents
 in the old `{statusCode, data}` or the new `{data, count}` envelope; contacts
-with paging honoured or ignored. It can also misbehave the ways a real API
-does: ignore `offset`, answer 401/429/5xx/HTML/truncated JSON, drop the
-connection, echo the key in an error, be slow, or change its data between two
-pages (`hooks`).
+with paging honoured or ignored. Beyond the docs (for `--diagnose`): an
+unknown `{"items": [...], "total": N}` envelope (`Variant.envelope`),
+transcripts served as a TOON string, a bare `date_from` day read in another
+zone. It can also misbehave the ways a real API does: ignore `offset`, answer
+401/429/5xx/HTML/truncated JSON, drop the connection, echo the key in an
+error, be slow, or change its data between two pages (`hooks`).
 
 In tests, use it in-process (``with FakeContactship() as api: ...``).
 
@@ -326,6 +328,8 @@ class Variant:
     count_error: int = 0
     #: Largest `limit` honoured; bigger requests get this many rows.
     max_limit: int | None = None
+    #: `items`: an envelope no docs page shows, `{"items": [...], "total": N}`.
+    envelope: str | None = None
 
 
 #: The endpoint each stream reads.
@@ -410,6 +414,10 @@ class FakeContactship:
         self.transcript_turns = 2
         #: A call's own `chat_history` (by call id), instead of generated turns.
         self.transcripts: dict[str, list[dict[str, str]]] = {}
+        #: `toon`: transcripts come back as a string whatever format is asked.
+        self.transcripts_served_as = "json"
+        #: Hours east of UTC of the zone a bare `date_from` day is read in.
+        self.date_from_utc_offset = 0.0
         self._transcripts: dict[str, dict[str, Any]] = {}
         #: Data never changes (benchmarks): rows are encoded once and reused.
         self.frozen = False
@@ -443,7 +451,14 @@ class FakeContactship:
                 }
                 for turn in range(self.transcript_turns)
             ]
-            cached = {**row, "chat_history": turns, "transcript_format": "json"}
+            history: Any = turns
+            if self.transcripts_served_as == "toon":
+                history = "\n".join(f"{t['role']}: {t['content']}" for t in turns)
+            cached = {
+                **row,
+                "chat_history": history,
+                "transcript_format": self.transcripts_served_as,
+            }
             if self.frozen:
                 self._transcripts[row["id"]] = cached
         return cached
@@ -629,6 +644,8 @@ class FakeContactship:
         self, stream: str, rows: list[dict[str, Any]], total: int
     ) -> dict[str, Any]:
         """`{"data": [...], "count": N}`, with the configured faults."""
+        if self.variants[stream].envelope == "items":
+            return {"items": rows, "total": self.reported_count(stream, total)}
         if self.omit_count:
             return {"data": rows}
         return {"data": rows, "count": self.reported_count(stream, total)}
@@ -725,9 +742,10 @@ def _phone_numbers(api: FakeContactship, params: dict[str, str]) -> Response:
     return json_response(200, api.envelope("phone_numbers", data, total))
 
 
-def _day_or_time(value: str, *, end: bool) -> datetime:
-    if len(value) == 10:  # a bare date covers the whole day
+def _day_or_time(value: str, *, end: bool, utc_offset: float = 0.0) -> datetime:
+    if len(value) == 10:  # a bare date covers the whole day (of the API's zone)
         day = datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+        day -= timedelta(hours=utc_offset)
         return day + timedelta(days=1, microseconds=-1) if end else day
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
@@ -736,7 +754,9 @@ def _calls(api: FakeContactship, params: dict[str, str]) -> Response:
     rows = api.calls
     try:
         if "date_from" in params:
-            since = _day_or_time(params["date_from"], end=False)
+            since = _day_or_time(
+                params["date_from"], end=False, utc_offset=api.date_from_utc_offset
+            )
             rows = [r for r in rows if _created(r) >= since]
         if "date_to" in params:
             until = _day_or_time(params["date_to"], end=True)
@@ -778,7 +798,9 @@ def _agents(api: FakeContactship, params: dict[str, str]) -> Response:
 def _contacts(api: FakeContactship, params: dict[str, str]) -> Response:
     if not api.contacts_paging:
         return json_response(200, api.styled("contacts", api.contacts[:100]))
-    data, _ = api.page(api.contacts, params, default_limit=100, stream="contacts")
+    data, total = api.page(api.contacts, params, default_limit=100, stream="contacts")
+    if api.variants["contacts"].envelope == "items":
+        return json_response(200, api.envelope("contacts", data, total))
     return json_response(200, data)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -16,7 +17,7 @@ import pytest
 
 from tests.conftest import free_port
 from tests.fake_contactship import DEFAULT_KEY, FakeContactship
-from tests.warehouses import bqemulator
+from tests.warehouses import bqemulator, drop_every_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
 DUCKDB_PYTHON = ROOT / ".meltano/loaders/target-duckdb/venv/bin/python"
@@ -52,26 +53,35 @@ def find_meltano() -> str | None:
 
 
 class Meltano:
-    """Meltano run in `project` (this repository unless a copy is given)."""
+    """Meltano run in `project` (this repository unless a copy is given).
+
+    Each instance has its own system folder (`run/`, `logs/`, `elt/`) linked to
+    the plugins installed once for the session, and its own dbt target and log
+    folders, so tests run Meltano side by side (pytest-xdist): two runs of one
+    extractor in one system folder write the same
+    `run/tap-contactship/tap.properties.json`.
+    """
 
     def __init__(self, executable: str, workdir: Path, project: Path = ROOT) -> None:
         self.executable = executable
         self.workdir = workdir
         self.project = project
-        # Only what the tests give: a developer's own key, URL or warehouse
-        # settings in the shell must not change what a test sees.
-        inherited = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("TAP_CONTACTSHIP_", "TARGET_", "MELTANO_", "DBT_"))
-        }
+        system = project / ".meltano" if project != ROOT else workdir / "meltano-sys"
+        link_installed_plugins(system)
         self.env = {
-            **inherited,
-            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
+            **clean_environment(),
+            "MELTANO_SYS_DIR_ROOT": str(system),
             "MELTANO_DATABASE_URI": f"sqlite:///{workdir}/meltano.db",
             "TARGET_DUCKDB_FILEPATH": str(workdir / "warehouse.duckdb"),
             "TAP_CONTACTSHIP_API_KEY": DEFAULT_KEY,
+            **{
+                f"{dbt.upper().replace('-', '_')}_{setting.upper()}": str(
+                    workdir / f"dbt-{setting}"
+                )
+                for dbt in PLUGINS
+                if dbt.startswith("dbt-")
+                for setting in ("target_path", "log_path")
+            },
         }
 
     def __call__(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -91,14 +101,73 @@ class Meltano:
         return result
 
 
+def clean_environment() -> dict[str, str]:
+    """This process's environment without a developer's own key, URL or
+    warehouse settings (they must not change what a test sees)."""
+    return {
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("TAP_CONTACTSHIP_", "TARGET_", "MELTANO_", "DBT_"))
+        },
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
+    }
+
+
+#: What a Meltano system folder holds per run rather than per installation.
+PER_RUN = {"run", "logs", "elt", "meltano.db"}
+
+
+def link_installed_plugins(system: Path) -> Path:
+    """A Meltano system folder whose plugins are the session's installed ones."""
+    system.mkdir(parents=True, exist_ok=True)
+    installed = ROOT / ".meltano"
+    for entry in installed.iterdir() if installed.is_dir() else ():
+        link = system / entry.name
+        if entry.name not in PER_RUN and not link.is_symlink() and not link.exists():
+            link.symlink_to(entry)
+    return system
+
+
+@contextmanager
+def exclusively(lock: Path) -> Iterator[None]:
+    """One pytest-xdist worker at a time in the block (the others wait)."""
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def installed_meltano() -> str:
+    """Meltano, with every plugin the tests use installed once in `.meltano`.
+
+    `.ci/run` installs them before the tests start: here it is then a quick
+    check. Each test's Meltano links to these plugins (`link_installed_plugins`).
+    """
     executable = find_meltano()
     if executable is None:
         unavailable("meltano is not installed (bash .ci/run installs it)")
     assert executable is not None
-    with tempfile.TemporaryDirectory() as folder:
-        result = Meltano(executable, Path(folder))("install", *PLUGINS)
+    with (
+        exclusively(ROOT / "output/.meltano-install.lock"),
+        tempfile.TemporaryDirectory() as folder,
+    ):
+        result = subprocess.run(
+            [executable, "install", *PLUGINS],
+            cwd=ROOT,
+            env={
+                **clean_environment(),
+                "MELTANO_DATABASE_URI": f"sqlite:///{folder}/meltano.db",
+            },
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
     assert result.returncode == 0, result.stderr[-3000:]
     return executable
 
@@ -235,11 +304,19 @@ def copy_of_the_project(destination: Path) -> Path:
     return destination
 
 
-@pytest.fixture
-def bigquery_emulator(tmp_path_factory) -> Iterator[tuple[str, str]]:
-    """A fresh bqemulator (each test its own datasets): REST URL, token URI."""
+@pytest.fixture(scope="session")
+def bigquery_server(tmp_path_factory) -> Iterator[tuple[str, str]]:
+    """One bqemulator per test process (it takes a minute to start): REST URL,
+    token URI. The tests that use it share an `xdist_group`, so one starts."""
     with bqemulator(tmp_path_factory.mktemp("bqemulator")) as running:
         yield running
+
+
+@pytest.fixture
+def bigquery_emulator(bigquery_server) -> tuple[str, str]:
+    """The session's bqemulator, emptied: each test starts with no dataset."""
+    drop_every_dataset(bigquery_server[0])
+    return bigquery_server
 
 
 def agency(
@@ -257,3 +334,42 @@ def agency(
         env[f"TAP_CONTACTSHIP__{name.upper()}_API_KEY"] = api.api_key
         env[f"TAP_CONTACTSHIP__{name.upper()}_API_URL"] = api.url
     return Meltano(installed_meltano, folder, project=project), env
+
+
+#: Tests that run Meltano in this repository's own `.meltano` (the scripts a
+#: user runs, the benchmarks): one at a time, on one pytest-xdist worker.
+IN_THE_PROJECT_ITSELF = (
+    "test_sync_script_loads_and_prints_what_landed",
+    "test_demo_needs_no_key",
+    "test_the_dbt_step_benchmark_runs",
+    "test_the_load_benchmark_runs",
+)
+#: The longest tests start first, so neither core idles at the end.
+LONGEST_FIRST = (
+    "test_every_readme_command_runs_as_written_in_a_fresh_clone",
+    "test_bigquery_marts_match_the_api_after_two_runs",
+    "test_bigquery_holds_every_row_once",
+    "test_each_client_loads_alone_then_incrementally_then_dbt_builds",
+    "test_postgres_marts_match_the_api_and_a_full_refresh",
+    "test_duckdb_marts_match_the_api_and_a_full_refresh",
+    "test_snowflake_marts_match_the_api_after_two_runs",
+)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Groups for `--dist loadgroup` (before xdist reads them), longest first."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "bigquery_emulator" in fixtures:  # one emulator, started once
+            item.add_marker(pytest.mark.xdist_group("bigquery"))
+        elif item.originalname in IN_THE_PROJECT_ITSELF:  # type: ignore[attr-defined]
+            item.add_marker(pytest.mark.xdist_group("the-project-itself"))
+
+    def rank(item: pytest.Item) -> int:
+        name = item.originalname  # type: ignore[attr-defined]
+        return (
+            LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+        )
+
+    items.sort(key=rank)

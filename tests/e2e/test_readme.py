@@ -2,9 +2,11 @@
 
 The commands run one after another in one shell, as a reader would type them,
 in a copy of the files git tracks (what a clone holds: no `.venv`, no
-`.meltano`, no `output/` contents). Only the environment is provided: the key
-and URL of the project's fake API, the PostgreSQL the suite starts, and the
-Meltano CI installed on PATH. A command is never rewritten.
+`output/` contents). Only the environment is provided: the key and URL of the
+project's fake API, the PostgreSQL the suite starts, and what CI installed
+once for every test: Meltano on PATH, its plugins and the Dagster venv linked
+in. So this test checks the commands, not pip. A command is never rewritten;
+the few it skips `.ci/run` runs as written, on its own fresh clone.
 """
 
 from __future__ import annotations
@@ -18,13 +20,25 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ROOT, copy_of_the_project, duckdb_rows, psql
+from tests.e2e.conftest import (
+    ROOT,
+    copy_of_the_project,
+    duckdb_rows,
+    link_installed_plugins,
+    psql,
+)
 from tests.fake_contactship import DEFAULT_KEY, FakeContactship
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
-#: Run by CI itself: running it here would run this very test again.
-NOT_RUN_HERE = {"bash .ci/run"}
+#: Run by `.ci/run` itself, as written, in CI's fresh clone: `bash .ci/run`
+#: (here it would run this very test again), the fast suite, and the Dagster
+#: venv this test links in.
+NOT_RUN_HERE = {
+    "bash .ci/run",
+    '.venv/bin/pytest -m "not e2e" -q',
+    "python3 -m venv .venv-dagster && .venv-dagster/bin/pip install -q -e orchestrate/",
+}
 MARK = "::readme-command::"
 
 
@@ -60,9 +74,22 @@ def test_the_readme_is_parsed_into_commands():
     assert len(commands) >= 15
 
 
+def test_every_command_skipped_here_is_in_the_readme_and_run_by_ci():
+    commands = readme_commands((ROOT / "README.md").read_text())
+    ci = (ROOT / ".ci/run").read_text()
+
+    for command in NOT_RUN_HERE:
+        assert command in commands, command
+        assert command == "bash .ci/run" or command in ci, command
+
+
 @pytest.fixture
-def fresh_clone(tmp_path: Path) -> Path:
-    return copy_of_the_project(tmp_path / "tap-contactship")
+def fresh_clone(tmp_path: Path, installed_meltano: str) -> Path:
+    clone = copy_of_the_project(tmp_path / "tap-contactship")
+    link_installed_plugins(clone / ".meltano")
+    if (ROOT / ".venv-dagster").exists():
+        (clone / ".venv-dagster").symlink_to(ROOT / ".venv-dagster")
+    return clone
 
 
 @pytest.fixture

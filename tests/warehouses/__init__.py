@@ -75,14 +75,30 @@ def venv(folder: str, requirements: list[str], python: str) -> Path:
     wanted = "\n".join(requirements)
     if not marker.exists() or marker.read_text() != wanted:
         shutil.rmtree(path, ignore_errors=True)
-        subprocess.run([python, "-m", "venv", str(path)], check=True)
-        subprocess.run(
-            [str(path / "bin/python"), "-m", "pip", "install", "-qq", *requirements],
-            check=True,
-            timeout=900,
-        )
+        uv = os.environ.get("UV") or shutil.which("uv")
+        if uv:  # the same packages, in a tenth of pip's time
+            subprocess.run(
+                [uv, "venv", "-q", "--seed", "--python", python, str(path)], check=True
+            )
+            install = [uv, "pip", "install", "-q", "--python", str(path / "bin/python")]
+        else:
+            subprocess.run([python, "-m", "venv", str(path)], check=True)
+            install = [str(path / "bin/python"), "-m", "pip", "install", "-qq"]
+        subprocess.run([*install, *requirements], check=True, timeout=900)
         marker.write_text(wanted)
     return path / "bin/python"
+
+
+def prepare() -> None:
+    """Every emulator's and loader's venv (`python -m tests.warehouses`: .ci/run
+    builds them while other things install)."""
+    for build in (
+        snowflake_python,
+        snowflake_dbt_python,
+        bigquery_python,
+        bqemulator_python,
+    ):
+        build()
 
 
 def snowflake_python() -> Path:
@@ -313,6 +329,21 @@ def bqemulator(folder: Path) -> Iterator[tuple[str, str]]:
         log.close()
         stub.shutdown()
         stub.server_close()
+
+
+def drop_every_dataset(url: str) -> None:
+    """Empty the emulator's project, as a fresh emulator would be."""
+    datasets = f"{url}/bigquery/v2/projects/{BigQuery.PROJECT}/datasets"
+    with urllib.request.urlopen(datasets, timeout=60) as response:
+        listed = json.load(response).get("datasets", [])
+    for dataset in listed:
+        name = dataset["datasetReference"]["datasetId"]
+        request = urllib.request.Request(
+            f"{datasets}/{name}?deleteContents=true", method="DELETE"
+        )
+        urllib.request.urlopen(request, timeout=60).close()
+    with urllib.request.urlopen(datasets, timeout=60) as response:
+        assert not json.load(response).get("datasets"), "datasets left behind"
 
 
 def _wait_until_up(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
