@@ -6,8 +6,9 @@
 # assets; then the Dagster UI on loopback until Ctrl-C. Everything it writes
 # is under output/orchestrate-demo/.
 #
-#   bash scripts/orchestrate_demo.sh           # ... and serve the UI
-#   bash scripts/orchestrate_demo.sh --no-ui   # materialize, print, stop
+#   bash scripts/orchestrate_demo.sh            # ... and serve the UI
+#   bash scripts/orchestrate_demo.sh --no-ui    # materialize, print, stop
+#   bash scripts/orchestrate_demo.sh --install  # only install what is missing
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -17,19 +18,20 @@ ui=true
 port=${ORCHESTRATE_DEMO_PORT:-3000}
 demo=$PWD/output/orchestrate-demo
 
-# The code location runs the project's own .venv-meltano, with the tap and
-# target-duckdb installed in .meltano.
-if [ ! -x .venv-meltano/bin/meltano ]; then
-  say "installing Meltano $MELTANO_VERSION into .venv-meltano (once)"
-  python3 -m venv .venv-meltano
-  .venv-meltano/bin/python -m pip install -qq "meltano[postgres]==$MELTANO_VERSION"
-fi
+# What the code location runs: Meltano (.venv-meltano, else a meltano 4.4.1 on
+# PATH) with the tap and both loaders in .meltano, Dagster in .venv-dagster.
+# Only what is missing is installed.
 ensure_pipeline
+if [ ! -x .meltano/loaders/target-postgres/venv/bin/target-postgres ]; then
+  say "installing target-postgres (once)"
+  "$MELTANO" install target-postgres >/dev/null 2>&1 || "$MELTANO" install target-postgres
+fi
 if [ ! -x .venv-dagster/bin/dagster ]; then
   say "installing Dagster into .venv-dagster (once, a few minutes)"
   python3 -m venv .venv-dagster
   .venv-dagster/bin/python -m pip install -qq -e orchestrate/
 fi
+[ "${1:-}" = "--install" ] && exit 0
 
 rm -rf "$demo" && mkdir -p "$demo/home"
 cp orchestrate/home/dagster.yaml "$demo/home/"

@@ -30,6 +30,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from contactship_orchestrate.meltano_output import (
     TABLES,
     failure_cause,
+    find_meltano,
     for_client,
     installation_problem,
     rows_loaded,
@@ -64,7 +65,7 @@ class MeltanoProject(dg.ConfigurableResource):  # type: ignore[type-arg]
     """The Meltano project and where it keeps state."""
 
     project_dir: str = str(PROJECT)
-    executable: str = str(PROJECT / ".venv-meltano/bin/meltano")
+    executable: str = str(find_meltano(PROJECT))
     #: Meltano's system database: PostgreSQL, so any worker can run any client.
     database_uri: str
     loader: str = LOADER

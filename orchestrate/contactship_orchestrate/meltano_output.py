@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 TABLES = ("phone_numbers", "calls", "agents", "contacts")
@@ -24,6 +25,20 @@ _FIELDS = re.compile(r"\s+cmd_type=\S+.*$")
 _EXCEPTION = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Exit): \S")
 
 
+#: What installs everything the code location runs (and nothing already there).
+INSTALL = "bash scripts/orchestrate_demo.sh --install"
+
+
+def find_meltano(project: Path) -> Path:
+    """The project's `.venv-meltano` Meltano, else one on PATH (as the scripts do).
+
+    When there is neither, the former: the path a missing Meltano is named by.
+    """
+    own = project / ".venv-meltano/bin/meltano"
+    on_path = shutil.which("meltano")
+    return Path(on_path) if on_path and not own.exists() else own
+
+
 def installation_problem(project: Path, executable: Path, loader: str) -> str | None:
     """What is missing for `meltano run tap-contactship <loader>`, if anything.
 
@@ -31,16 +46,15 @@ def installation_problem(project: Path, executable: Path, loader: str) -> str | 
     """
     if not executable.exists():
         return (
-            f"Meltano is not installed ({executable} is missing): in {project} run "
-            "`python3 -m venv .venv-meltano && .venv-meltano/bin/pip install "
-            "'meltano[postgres]==4.4.1'`, then `.venv-meltano/bin/meltano install`"
+            f"Meltano is not installed ({executable} is missing, and there is no "
+            f"meltano on PATH): run `{INSTALL}` in {project}"
         )
     for kind, plugin in (("extractors", TAP), ("loaders", loader)):
         venv = project / ".meltano" / kind / plugin / "venv"
         if not venv.is_dir():
             return (
-                f"Meltano's {plugin} is not installed ({venv} is missing): in "
-                f"{project} run `.venv-meltano/bin/meltano install {TAP} {loader}`"
+                f"Meltano's {plugin} is not installed ({venv} is missing): run "
+                f"`{INSTALL}` in {project}"
             )
     return None
 

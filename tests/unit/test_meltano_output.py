@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from contactship_orchestrate.meltano_output import (
     failure_cause,
+    find_meltano,
     for_client,
     installation_problem,
     rows_loaded,
@@ -134,17 +135,18 @@ def test_a_missing_meltano_or_plugin_is_named_with_the_command_to_run(tmp_path):
     meltano = tmp_path / ".venv-meltano/bin/meltano"
 
     missing = installation_problem(tmp_path, meltano, "target-postgres")
-    assert missing is not None
-    assert missing.startswith(f"Meltano is not installed ({meltano} is missing)")
-    assert "meltano install" in missing
+    assert missing == (
+        f"Meltano is not installed ({meltano} is missing, and there is no meltano "
+        f"on PATH): run `bash scripts/orchestrate_demo.sh --install` in {tmp_path}"
+    )
 
     meltano.parent.mkdir(parents=True)
     meltano.touch()
     missing = installation_problem(tmp_path, meltano, "target-postgres")
-    assert missing is not None
-    assert "tap-contactship is not installed" in missing
-    assert missing.endswith(
-        "run `.venv-meltano/bin/meltano install tap-contactship target-postgres`"
+    venv = tmp_path / ".meltano/extractors/tap-contactship/venv"
+    assert missing == (
+        f"Meltano's tap-contactship is not installed ({venv} is missing): run "
+        f"`bash scripts/orchestrate_demo.sh --install` in {tmp_path}"
     )
 
     for kind, plugin in (
@@ -156,3 +158,18 @@ def test_a_missing_meltano_or_plugin_is_named_with_the_command_to_run(tmp_path):
     assert "target-duckdb is not installed" in str(
         installation_problem(tmp_path, meltano, "target-duckdb")
     )
+
+
+def test_meltano_is_the_project_s_own_else_the_one_on_path(tmp_path, monkeypatch):
+    elsewhere = tmp_path / "bin/meltano"
+    elsewhere.parent.mkdir()
+    elsewhere.touch(mode=0o755)
+    own = tmp_path / ".venv-meltano/bin/meltano"
+
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    assert find_meltano(tmp_path) == own
+    monkeypatch.setenv("PATH", str(elsewhere.parent))
+    assert find_meltano(tmp_path) == elsewhere
+    own.parent.mkdir(parents=True)
+    own.touch(mode=0o755)
+    assert find_meltano(tmp_path) == own
