@@ -187,6 +187,7 @@ DOCUMENTED_STATUSES = {
 
 def test_the_demo_answers_every_readme_query(installed_meltano, tmp_path):
     clone = copy_of_the_project(tmp_path / "tap-contactship")
+    link_installed_plugins(clone / ".meltano")
     environment = {
         key: value
         for key, value in os.environ.items()
