@@ -251,6 +251,26 @@ def unknown_settings(
     return found
 
 
+def unknown_variables(
+    environ: Mapping[str, str], schema: dict[str, t.Any]
+) -> list[tuple[str, str | None]]:
+    """TAP_CONTACTSHIP_* variables that name no setting, each with a likely meant one.
+
+    A name with a double underscore after the prefix is Meltano's, not a
+    setting: an inherited plugin's (`TAP_CONTACTSHIP__ACME_API_KEY`) or an
+    extra's (`TAP_CONTACTSHIP__SELECT`).
+    """
+    settings = {
+        name.removeprefix(ENV_PREFIX).lower(): name
+        for name in environ
+        if name.startswith(ENV_PREFIX) and not name.startswith(ENV_PREFIX + "_")
+    }
+    return [
+        (settings[setting], ENV_PREFIX + guess.upper() if guess else None)
+        for setting, guess in unknown_settings(settings, schema)
+    ]
+
+
 def _fold(name: str) -> str:
     return name.lower().replace("_", "").replace("-", "")
 

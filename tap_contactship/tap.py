@@ -25,6 +25,7 @@ from tap_contactship.settings import (
     extra_problems,
     given_settings,
     unknown_settings,
+    unknown_variables,
 )
 
 if sys.version_info >= (3, 12):
@@ -211,6 +212,11 @@ class TapContactship(Tap):
         for unknown, guess in unknown_settings(self.config, schema):
             hint = f"; did you mean `{guess}`?" if guess else ""
             self.logger.warning("unknown setting `%s` is ignored%s", unknown, hint)
+        # The SDK reads only the variables of declared settings, so a misspelt
+        # one would change nothing without a word.
+        for unknown, guess in unknown_variables(os.environ, schema):
+            hint = f"; did you mean {guess}?" if guess else ""
+            self.logger.warning("unknown variable %s is ignored%s", unknown, hint)
         problems = extra_problems(self.config) if validate_config else []
         if validate_config and self.config.get("batch_config"):
             problems += batch_map_problems(self.mapper.stream_maps)

@@ -18,6 +18,7 @@ By hand (the demo, the benchmarks, a bug report), one command serves every strea
 
     python tests/fake_contactship.py --port 8765
 
+(`--demo`: data dated the last weeks up to now, as `scripts/demo.sh` serves),
 and in another shell:
 
     TAP_CONTACTSHIP_API_URL=http://127.0.0.1:8765 TAP_CONTACTSHIP_API_KEY=test-key tap-contactship --config=ENV
@@ -228,6 +229,82 @@ def make_contact(n: int) -> dict[str, Any]:
     }
 
 
+#: Every `call_status` the API documents, with the `call_result` each implies
+#: (None: the call has not ended, or never started). Completed calls come
+#: oftener, as they do in a working organization.
+DOCUMENTED_OUTCOMES = [
+    ("completed", "answered"),
+    ("no-answer", "no_answer"),
+    ("completed", "answered"),
+    ("busy", "busy"),
+    ("voice_mail", "voicemail"),
+    ("completed", "answered"),
+    ("answering-machine", "voicemail"),
+    ("failed", "failed"),
+    ("completed", "answered"),
+    ("incomplete", "failed"),
+    ("in-progress", None),
+    ("in-queue", None),
+    ("scheduled", None),
+]
+#: Not (yet) a call that rang: no recording, no end, no duration.
+NOT_ENDED = {"in-progress", "in-queue", "scheduled"}
+#: How far back the demo's calls go, and the calls of its last minutes.
+DEMO_DAYS = 21
+DEMO_LAST_MINUTES = 2 * len(DOCUMENTED_OUTCOMES)
+#: What customers say in the demo's transcripts (one in five asks for a refund).
+DEMO_REQUESTS = [
+    "I would like a refund for the last order, it arrived broken.",
+    "Can we move the delivery to Friday?",
+    "Yes, the address is still the same.",
+    "Please call me back next week.",
+    "I want to upgrade to the yearly plan.",
+]
+
+
+def demo_call(
+    n: int,
+    created: datetime,
+    *,
+    agent: str,
+    outbound_numbers: list[str],
+) -> dict[str, Any]:
+    """The n-th call of the demo: a documented outcome, and a `from` that can be.
+
+    An outbound call is placed from one of the organization's outbound numbers;
+    an inbound call comes from the contact's own number.
+    """
+    row = make_call(n, created=created)
+    status, result = DOCUMENTED_OUTCOMES[n % len(DOCUMENTED_OUTCOMES)]
+    ended = status not in NOT_ENDED
+    outbound = row["direction"] == "outbound"
+    return {
+        **row,
+        "from": outbound_numbers[n % len(outbound_numbers)]
+        if outbound
+        else row["contact"]["phone_number"],
+        "call_status": status,
+        "call_result": result,
+        "call_record": row["call_record"] if ended else None,
+        "finished_at": iso(created + timedelta(minutes=3)) if ended else None,
+        "duration": 120 + (n * 37) % 300 if ended else 0,
+        "disconnection_reason": ["agent_hangup", "user_hangup"][n % 2]
+        if ended
+        else None,
+        "agent_id": agent,
+    }
+
+
+def demo_transcript(n: int) -> list[dict[str, str]]:
+    """A call's turns in the demo: a greeting, the customer's request, an answer."""
+    return [
+        {"role": "agent", "content": "Hi, this is Sarah from Acme. How can I help?"},
+        {"role": "user", "content": DEMO_REQUESTS[n % len(DEMO_REQUESTS)]},
+        {"role": "agent", "content": "Of course, I have noted that for you."},
+        {"role": "user", "content": "Thank you, goodbye."},
+    ]
+
+
 @dataclass
 class Response:
     """A canned answer: status, headers and raw body."""
@@ -342,6 +419,8 @@ class FakeContactship:
         self.in_flight = 0
         #: Turns in each call's `chat_history` when transcripts are asked for.
         self.transcript_turns = 2
+        #: A call's own `chat_history` (by call id), instead of generated turns.
+        self.transcripts: dict[str, list[dict[str, str]]] = {}
         #: `toon`: transcripts come back as a string whatever format is asked.
         self.transcripts_served_as = "json"
         #: Hours east of UTC of the zone a bare `date_from` day is read in.
@@ -357,6 +436,14 @@ class FakeContactship:
     def with_transcript(self, row: dict[str, Any]) -> dict[str, Any]:
         """The call with its `chat_history` of `transcript_turns` turns."""
         cached = self._transcripts.get(row["id"])
+        if cached is None and row["id"] in self.transcripts:
+            cached = {
+                **row,
+                "chat_history": self.transcripts[row["id"]],
+                "transcript_format": "json",
+            }
+            if self.frozen:
+                self._transcripts[row["id"]] = cached
         if cached is None:
             opening = ["Hi, this is Sarah.", "Hello!"]
             turns = [
@@ -424,6 +511,67 @@ class FakeContactship:
         with self.lock:
             self._generation += 1
             return self.phone_numbers.pop(index)
+
+    def seed_demo(
+        self,
+        *,
+        phone_numbers: int,
+        calls: int,
+        agents: int,
+        contacts: int,
+        now: datetime | None = None,
+    ) -> None:
+        """An organization as of `now`, for the demo: every README example has rows.
+
+        Calls of the last `DEMO_DAYS` days, the newest in the last minutes, in
+        every documented status, each with a transcript; the last agent has
+        not called for three days; most contacts were never called.
+        """
+        now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
+        start = now - timedelta(days=DEMO_DAYS)
+        with self.lock:
+            self.seed_phone_numbers(
+                phone_numbers,
+                [start - timedelta(days=60, minutes=-n) for n in range(phone_numbers)],
+            )
+            outbound = [
+                row["phone_number"]
+                for row in self.phone_numbers
+                if row["type"] == "outbound"
+            ][:CALLING_NUMBERS] or [phone_number(1)]
+            self.agents = [
+                {
+                    **make_agent(n),
+                    "created_at": iso(start - timedelta(days=30 - n)),
+                    "updated_at": iso(start - timedelta(days=29 - n)),
+                }
+                for n in range(agents)
+            ]
+            self.contacts = [
+                {**make_contact(n), "created_at": iso(start + timedelta(hours=n))}
+                for n in range(contacts)
+            ]
+            spread = max(calls - DEMO_LAST_MINUTES, 1)
+            step = (now - timedelta(hours=1) - start) / spread
+            self.calls = []
+            for n in range(calls):
+                created = (
+                    start + step * n
+                    if n < spread
+                    else now - timedelta(minutes=calls - n)
+                )
+                active = (
+                    agents
+                    if agents < 2 or created < now - timedelta(days=3)
+                    else agents - 1
+                )
+                agent = agent_id(n % active) if agents else AGENT_IDS[0]
+                self.calls.append(
+                    demo_call(n, created, agent=agent, outbound_numbers=outbound)
+                )
+            self.transcripts = {
+                row["id"]: demo_transcript(n) for n, row in enumerate(self.calls)
+            }
 
     # Serving
 
@@ -801,6 +949,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--url-file", help="write the base URL here once listening")
     parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="data as of now (the last weeks, every documented call status, a "
+        "transcript per call), which answers every example query of the README",
+    )
+    parser.add_argument(
         "--every-nth-429", type=int, default=0, metavar="N", help="0: never"
     )
     parser.add_argument("--retry-after", default="1", help="Retry-After of those 429s")
@@ -814,7 +968,15 @@ def main(argv: list[str] | None = None) -> None:
         phone_numbers=args.phone_numbers,
         latency=args.latency_ms / 1000,
     )
-    api.seed(calls=args.calls, agents=args.agents, contacts=args.contacts)
+    if args.demo:
+        api.seed_demo(
+            phone_numbers=args.phone_numbers,
+            calls=args.calls,
+            agents=args.agents,
+            contacts=args.contacts,
+        )
+    else:
+        api.seed(calls=args.calls, agents=args.agents, contacts=args.contacts)
     api.transcript_turns = args.transcript_turns
     api.max_limit = args.max_limit
     api.frozen = True

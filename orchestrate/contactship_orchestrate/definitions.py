@@ -29,7 +29,10 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from contactship_orchestrate.meltano_output import (
     TABLES,
-    last_error,
+    failure_cause,
+    find_meltano,
+    for_client,
+    installation_problem,
     rows_loaded,
     tap_error,
 )
@@ -51,6 +54,9 @@ LOADER_TAG = "contactship/loader"
 TICK_TAG = "contactship/tick"
 #: Failures a retry cannot fix.
 FINAL = ("rejected the API key", "invalid config", "is not set")
+# Like Meltano's and Dagster's (`home/dagster.yaml`): dbt reports nothing home,
+# neither for the manifest parsed below nor for the builds.
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
 partitions = dg.StaticPartitionsDefinition([org.name for org in ORGANIZATIONS])
 
@@ -59,7 +65,7 @@ class MeltanoProject(dg.ConfigurableResource):  # type: ignore[type-arg]
     """The Meltano project and where it keeps state."""
 
     project_dir: str = str(PROJECT)
-    executable: str = str(PROJECT / ".venv-meltano/bin/meltano")
+    executable: str = str(find_meltano(PROJECT))
     #: Meltano's system database: PostgreSQL, so any worker can run any client.
     database_uri: str
     loader: str = LOADER
@@ -89,8 +95,14 @@ class MeltanoProject(dg.ConfigurableResource):  # type: ignore[type-arg]
         """`meltano run` for one client; rows loaded per table.
 
         Raises:
-            dg.Failure: The run failed; its description is the tap's own line.
+            dg.Failure: The run failed; its description is the tap's own line
+                (or the loader's cause), or says what to install first.
         """
+        missing = installation_problem(
+            Path(self.project_dir), Path(self.executable), self.loader
+        )
+        if missing:
+            raise dg.Failure(description=f"{org.name}: {missing}", allow_retries=False)
         key = os.environ.get(org.key_env, "")
         if not key:
             raise dg.Failure(
@@ -133,14 +145,19 @@ class MeltanoProject(dg.ConfigurableResource):  # type: ignore[type-arg]
         if done.returncode != 0:
             tail = "\n".join(output.strip().splitlines()[-15:])
             log.error(f"{org.name}: meltano run failed ({done.returncode}):\n{tail}")
-            line = tap_error(output) or last_error(output)
+            tapped = tap_error(output)
+            line = (
+                for_client(tapped, org.key_env)
+                if tapped
+                else failure_cause(output, self.loader)
+            )
             raise dg.Failure(
                 description=f"{org.name}: {line}",
                 allow_retries=not any(final in line for final in FINAL),
                 metadata={"exit code": done.returncode},
             )
         log.info(f"{org.name}: loaded in {time.monotonic() - started:.1f} s")
-        return rows_loaded(output)
+        return rows_loaded(output, self.loader)
 
 
 def retry_policy() -> dg.RetryPolicy:

@@ -345,6 +345,12 @@ IN_THE_PROJECT_ITSELF = (
     "test_the_dbt_step_benchmark_runs",
     "test_the_load_benchmark_runs",
 )
+#: The Dagster runs: each client's Meltano system folder is the code
+#: location's own (`output/dagster/meltano/<client>`).
+ON_DAGSTER = (
+    "test_each_client_loads_alone_then_incrementally_then_dbt_builds",
+    "test_the_demo_script_materializes_every_partition_and_serves_the_ui",
+)
 #: The longest tests start first, so neither core idles at the end.
 LONGEST_FIRST = (
     "test_every_readme_command_runs_as_written_in_a_fresh_clone",
@@ -366,6 +372,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("bigquery"))
         elif item.originalname in IN_THE_PROJECT_ITSELF:  # type: ignore[attr-defined]
             item.add_marker(pytest.mark.xdist_group("the-project-itself"))
+        elif item.originalname in ON_DAGSTER:  # type: ignore[attr-defined]
+            item.add_marker(pytest.mark.xdist_group("dagster"))
 
     def rank(item: pytest.Item) -> int:
         name = item.originalname  # type: ignore[attr-defined]

@@ -168,3 +168,61 @@ def test_every_readme_command_runs_as_written_in_a_fresh_clone(
     for query in queries:
         duckdb_rows(warehouse, query)
     assert duckdb_rows(warehouse, "select count(*) from analytics.fct_calls") == [[200]]
+
+
+#: `call_status` values the API reference documents.
+DOCUMENTED_STATUSES = {
+    "in-progress",
+    "completed",
+    "no-answer",
+    "failed",
+    "in-queue",
+    "incomplete",
+    "busy",
+    "answering-machine",
+    "scheduled",
+    "voice_mail",
+}
+
+
+def test_the_demo_answers_every_readme_query(installed_meltano, tmp_path):
+    clone = copy_of_the_project(tmp_path / "tap-contactship")
+    link_installed_plugins(clone / ".meltano")
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TAP_CONTACTSHIP_", "TARGET_", "MELTANO_", "DBT_"))
+    }
+    environment["PATH"] = f"{Path(installed_meltano).parent}:{environment['PATH']}"
+
+    demo = subprocess.run(
+        ["bash", "scripts/demo.sh"],
+        cwd=clone,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+    assert demo.returncode == 0, demo.stderr[-3000:]
+    warehouse = clone / "output/demo/warehouse.duckdb"
+    queries = readme_queries((clone / "README.md").read_text())
+    assert len(queries) >= 8
+    empty = [query for query in queries if not duckdb_rows(warehouse, query)]
+    assert empty == [], "\n\n".join(empty)
+    statuses = duckdb_rows(
+        warehouse, "select distinct call_status from analytics.fct_calls"
+    )
+    assert {status for (status,) in statuses} == DOCUMENTED_STATUSES
+    # The API's `from` on an inbound call is the caller's number, never ours.
+    assert duckdb_rows(
+        warehouse,
+        "select count(*) from analytics.phone_number_usage "
+        "where number_type = 'inbound' and outbound_calls > 0",
+    ) == [[0]]
+    assert duckdb_rows(
+        warehouse,
+        "select count(*) = count(distinct call_id) * 4 "
+        "from analytics.call_transcript_turns",
+    ) == [[True]]

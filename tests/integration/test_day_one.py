@@ -341,3 +341,26 @@ def test_an_interrupt_during_a_slow_request_exits_at_once(tmp_path):
         assert error_line(run) == "interrupted by SIGTERM before any record was written"
         # Not after the 20 s request: requests still in flight are abandoned.
         assert waited < 10
+
+
+@pytest.mark.parametrize("mode", ["env", "file"])
+def test_a_misspelt_variable_is_warned_like_a_misspelt_setting(api, tmp_path, mode):
+    api.seed_phone_numbers(3)
+    env = {"TAP_CONTACTSHIP_PAGESIZE": "50", "TAP_CONTACTSHIP_COLOUR": "red"}
+    if mode == "env":
+        env |= {
+            "TAP_CONTACTSHIP_API_KEY": "test-key",
+            "TAP_CONTACTSHIP_API_URL": api.url,
+        }
+        if dotenv_in_reach():
+            pytest.skip("a .env in reach of the SDK would override these variables")
+        run = run_cli(None, "--config=ENV", tmp_path=tmp_path, env=env)
+    else:
+        run = run_cli(tap_config(api), tmp_path=tmp_path, env=env)
+
+    assert_clean_success(run)
+    assert (
+        "unknown variable TAP_CONTACTSHIP_PAGESIZE is ignored; did you mean "
+        "TAP_CONTACTSHIP_PAGE_SIZE?" in run.stderr
+    )
+    assert "unknown variable TAP_CONTACTSHIP_COLOUR is ignored\n" in run.stderr

@@ -45,6 +45,13 @@ def report(run_id: str, success: bool, instance: dg.DagsterInstance) -> dict:
         "materialized": sorted(
             "/".join(e.asset_key.path) for e in events if e.is_step_materialization
         ),
+        "rows synced": {
+            "/".join(e.asset_key.path): metadata["rows synced"].value
+            for e in events
+            if e.is_step_materialization
+            and "rows synced"
+            in (metadata := e.step_materialization_data.materialization.metadata)
+        },
         # Everything the event log holds, to check that no key is in it.
         "log": [r.user_message for r in records]
         + [repr(e.event_specific_data) for e in events],

@@ -10,6 +10,7 @@ from tap_contactship.settings import (
     env_problems,
     extra_problems,
     unknown_settings,
+    unknown_variables,
 )
 from tap_contactship.tap import TapContactship
 
@@ -150,3 +151,23 @@ def test_api_url(url, problem):
     else:
         assert found is not None
         assert problem in found
+
+
+def test_unknown_variables_get_a_did_you_mean():
+    environ = {
+        "TAP_CONTACTSHIP_PAGESIZE": "50",
+        "TAP_CONTACTSHIP_API_URLL": "http://127.0.0.1:1",
+        "TAP_CONTACTSHIP_COLOUR": "red",
+        "TAP_CONTACTSHIP_PAGE_SIZE": "50",
+        "TAP_CONTACTSHIP_API_KEY": "k",
+        # Meltano's: an inherited plugin's setting and an extra.
+        "TAP_CONTACTSHIP__ACME_API_KEY": "k",
+        "TAP_CONTACTSHIP__SELECT": "[]",
+        "TARGET_DUCKDB_PAGESIZE": "1",
+    }
+
+    assert sorted(unknown_variables(environ, SCHEMA)) == [
+        ("TAP_CONTACTSHIP_API_URLL", "TAP_CONTACTSHIP_API_URL"),
+        ("TAP_CONTACTSHIP_COLOUR", None),
+        ("TAP_CONTACTSHIP_PAGESIZE", "TAP_CONTACTSHIP_PAGE_SIZE"),
+    ]
