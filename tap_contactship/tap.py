@@ -7,6 +7,7 @@ import sys
 import typing as t
 from functools import cached_property
 
+import click
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
@@ -226,6 +227,26 @@ class TapContactship(Tap):
             self.logger.warning(
                 "`api_key` has leading or trailing spaces; they are ignored"
             )
+
+    @classmethod
+    @override
+    def get_singer_command(cls) -> click.Command:
+        command = super().get_singer_command()
+        # `cli.main` runs the report before click sees the arguments: the
+        # option is here so that `--help` lists it.
+        command.params.append(
+            click.Option(
+                ["--diagnose"],
+                is_flag=True,
+                expose_value=False,
+                help=(
+                    "Probe the API with a few read-only requests and report what "
+                    "it serves (--format=json: one document without keys or "
+                    "personal data, for a bug report)."
+                ),
+            )
+        )
+        return command
 
     @cached_property
     def whole_reads(self) -> WholeReads:

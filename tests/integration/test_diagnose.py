@@ -13,7 +13,7 @@ import typing as t
 
 import pytest
 
-from tests.conftest import Run, free_port, sync
+from tests.conftest import Run, free_port, run_cli, sync
 from tests.fake_contactship import PATHS, FakeContactship, Response
 
 SECRET = "sk-live-7f3a9c1e5b2d4e6f"
@@ -397,3 +397,11 @@ def test_a_parameter_the_api_ignores_is_named(api, dropped, stream_fact, verdict
     document = report(api)
 
     assert document["streams"]["calls"][stream_fact] == verdict
+
+
+def test_help_lists_the_report(tmp_path):
+    run = run_cli(None, "--help", tmp_path=tmp_path)
+
+    assert run.exit_code == 0
+    assert "--diagnose" in run.stdout
+    assert "without keys or personal data" in " ".join(run.stdout.split())
