@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import typing as t
 
+from tap_contactship.reads import READ_VERSION
 from tap_contactship.shapes import Hasher, field_shapes, key_shape, timestamp_style
 from tap_contactship.timestamps import TimestampError, parse_timestamp
 
@@ -181,7 +182,10 @@ def field_facts(
     return {
         "timestamps": {k: sorted(v) for k, v in sorted(stamps.items())},
         "undeclared_fields": sorted(key_shape(n) for n in present - set(properties)),
-        "never_seen_fields": sorted(set(properties) - present) if rows else [],
+        # `read_version` is the tap's own column, never the API's.
+        "never_seen_fields": (
+            sorted(set(properties) - present - {READ_VERSION}) if rows else []
+        ),
         "field_shapes": field_shapes(rows),
         "values": {k: sorted(v)[:12] for k, v in sorted(vocabulary.items())},
         "sample_ids": [hasher(row.get("id")) for row in rows[:3]],

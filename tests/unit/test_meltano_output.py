@@ -119,6 +119,7 @@ def test_rows_are_the_loader_s_count_when_it_counts_else_the_tap_s():
         "calls": 1250,
         "agents": 3,
         "contacts": 0,
+        "whole_reads": 0,
     }
 
 
