@@ -331,6 +331,8 @@ class FakeContactship:
         self.in_flight = 0
         #: Turns in each call's `chat_history` when transcripts are asked for.
         self.transcript_turns = 2
+        #: Per call id, its own number of turns (a transcript grown or shrunk).
+        self.transcript_turns_of: dict[str, int] = {}
         self._transcripts: dict[str, dict[str, Any]] = {}
         #: Data never changes (benchmarks): rows are encoded once and reused.
         self.frozen = False
@@ -354,7 +356,9 @@ class FakeContactship:
                         "Could you confirm the delivery address and a good time?"
                     ),
                 }
-                for turn in range(self.transcript_turns)
+                for turn in range(
+                    self.transcript_turns_of.get(row["id"], self.transcript_turns)
+                )
             ]
             cached = {**row, "chat_history": turns, "transcript_format": "json"}
             if self.frozen:
@@ -402,6 +406,11 @@ class FakeContactship:
         with self.lock:
             self._generation += 1
             return self.phone_numbers.pop(index)
+
+    def touch(self) -> None:
+        """Rows were changed in place (a call's `created_at`): sort them again."""
+        with self.lock:
+            self._generation += 1
 
     # Serving
 
