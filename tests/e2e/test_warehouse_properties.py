@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -171,7 +170,12 @@ class World:
             field_name, value = [
                 ("call_status", "completed"),
                 ("duration", call["duration"] + 11),
-                ("agent_id", AGENT_IDS[(AGENT_IDS.index(call["agent_id"] or AGENT_IDS[2]) + 1) % 3]),
+                (
+                    "agent_id",
+                    AGENT_IDS[
+                        (AGENT_IDS.index(call["agent_id"] or AGENT_IDS[2]) + 1) % 3
+                    ],
+                ),
                 ("agent_id", None),
                 ("campaign_id", None if call["campaign_id"] else "campaign-9"),
                 ("contact", {**call["contact"], "id": "c-moved-to-another"}),
@@ -183,7 +187,10 @@ class World:
     def run(self, round_: Round) -> None:
         for change in round_.changes:
             self.apply(change)
-        listed = self.listed = ["contactship", *([SECOND] if round_.second_listed else [])]
+        listed = self.listed = [
+            "contactship",
+            *([SECOND] if round_.second_listed else []),
+        ]
         env = {
             **self.warehouse.env,
             "TAP_CONTACTSHIP_CALLS_LOOKBACK_DAYS": "1",
@@ -340,7 +347,7 @@ def replay(meltano: Meltano, warehouse: Warehouse, history: list[Round]) -> None
         world.close()
 
 
-HUNTING = settings.default.max_examples > 40
+HUNTING = settings.default is not None and settings.default.max_examples > 40
 PROPERTY = settings(
     max_examples=25 if HUNTING else 1,
     derandomize=not HUNTING,
@@ -365,13 +372,13 @@ ISSUE_26 = [
 
 
 @pytest.fixture
-def fresh(installed_meltano: str, tmp_path_factory) -> Iterator[Any]:
+def fresh(installed_meltano: str, tmp_path_factory) -> Any:
     """A new Meltano work folder per example (Hypothesis reuses fixtures)."""
 
     def make() -> Meltano:
         return Meltano(installed_meltano, tmp_path_factory.mktemp("history"))
 
-    yield make
+    return make
 
 
 @PROPERTY

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -81,23 +82,32 @@ def instant(value: str) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
+def _moment(text: str) -> str:
+    """The API's ISO 8601 (any offset) or a warehouse's UTC text, as UTC."""
+    if "T" in text or text.endswith("Z") or "+" in text[10:]:
+        return instant(text).strftime("%Y-%m-%d %H:%M:%S")
+    return text[:19]
+
+
+def _flag(text: str) -> str:
+    assert text.lower() in ("true", "false", "t", "f"), text
+    return "true" if text.lower() in ("true", "t") else "false"
+
+
+READERS: dict[str, Callable[[str], str]] = {
+    "s": str,
+    "t": _moment,
+    "d": lambda text: text[:10],
+    "n": lambda text: f"{float(text):.6f}",
+    "b": _flag,
+}
+
+
 def read(value: Any, kind: str) -> str | None:
     """One cell, from the warehouse or the oracle, as comparable text."""
     if value is None or (value == "" and kind != "s"):
         return None
-    if kind == "t":
-        text = str(value)
-        if "T" in text or text.endswith("Z") or "+" in text[10:]:
-            return instant(text).strftime("%Y-%m-%d %H:%M:%S")
-        return text.replace("T", " ")[:19]
-    if kind == "d":
-        return str(value)[:10]
-    if kind == "n":
-        return f"{float(value):.6f}"
-    if kind == "b":
-        assert str(value).lower() in ("true", "false", "t", "f"), value
-        return "true" if str(value).lower() in ("true", "t") else "false"
-    return str(value)
+    return READERS[kind](str(value))
 
 
 @dataclass
