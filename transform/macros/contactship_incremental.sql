@@ -32,12 +32,10 @@
     cast({{ dbt.dateadd('hour', -contactship_lookback_hours() - 24, newest_day) }} as date)
 {%- endmacro %}
 
-{#- The first `created_at` re-read for one raw schema (a SQL expression) of
-    `relation`: its newest call minus the look-back. -#}
-{% macro contactship_time_cutoff(relation, source_relation) -%}
-    select {{ dbt.dateadd('hour', -contactship_lookback_hours(), 'max(newest.created_at)') }}
-    from {{ relation }} as newest
-    where newest.source_relation = {{ source_relation }}
+{#- The first `created_at` re-read, from the newest one held (an
+    expression): the look-back before it. -#}
+{% macro contactship_time_cutoff(newest_created_at) -%}
+    {{ dbt.dateadd('hour', -contactship_lookback_hours(), newest_created_at) }}
 {%- endmacro %}
 
 {#- An incremental mart replaced by `contactship_replace` on `key`; `window`
@@ -72,36 +70,51 @@
     {{ return(contactship_incremental_config(['source_relation', 'call_day'], window='day')) }}
 {%- endmacro %}
 
-{#- The `contactship_replace` incremental strategy (dbt calls it by name):
-    one statement deletes the rows of raw schemas no longer listed, the rows
-    whose key comes back, and the rows of the window the new rows were
-    computed for (read before anything changes, so with the same cutoff the
-    model used); then the new rows are inserted. -#}
+{#- The `contactship_replace` incremental strategy (dbt calls it by name).
+    In this order, so that the window's cutoff is read before any row of a
+    listed schema goes (the same cutoff the model used): delete the rows of
+    raw schemas no longer listed, then the rows of the window the new rows
+    were computed for, then the rows whose key comes back; insert the new
+    rows. Joins (`using`), not correlated subqueries, which PostgreSQL would
+    run once per row. -#}
 {% macro get_incremental_contactship_replace_sql(arg_dict) -%}
     {%- set target_relation = arg_dict['target_relation'] -%}
     {%- set new_rows = arg_dict['temp_relation'] -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
     {%- set window = config.get('contactship_window') -%}
-    delete from {{ target_relation }} as built
-    where built.source_relation not in (
+    delete from {{ target_relation }}
+    where source_relation not in (
         {%- for schema in contactship_schemas() %}'{{ schema }}'{% if not loop.last %}, {% endif %}{% endfor -%}
-    )
-        or exists (
-            select 1 from {{ new_rows }} as fresh
-            where
-            {%- for column in arg_dict['unique_key'] %}
-                {% if not loop.first %}and {% endif %}fresh.{{ column }} = built.{{ column }}
-            {%- endfor %}
-        )
-    {%- if window == 'day' %}
-        or built.call_day >= (
-            select {{ contactship_day_cutoff('max(newest.call_day)') }}
-            from {{ target_relation }} as newest
-            where newest.source_relation = built.source_relation
-        )
-    {%- elif window == 'time' %}
-        or built.created_at >= ({{ contactship_time_cutoff(target_relation, 'built.source_relation') }})
-    {%- endif %};
+    );
+
+    {% if window == 'day' -%}
+    delete from {{ target_relation }} as built
+    using (
+        select source_relation, {{ contactship_day_cutoff('max(call_day)') }} as cutoff
+        from {{ target_relation }}
+        group by source_relation
+    ) as window_start
+    where window_start.source_relation = built.source_relation
+        and built.call_day >= window_start.cutoff;
+    {%- elif window == 'time' -%}
+    delete from {{ target_relation }} as built
+    using (
+        select
+            source_relation,
+            {{ contactship_time_cutoff('max(created_at)') }} as cutoff
+        from {{ target_relation }}
+        group by source_relation
+    ) as window_start
+    where window_start.source_relation = built.source_relation
+        and built.created_at >= window_start.cutoff;
+    {%- endif %}
+
+    delete from {{ target_relation }} as built
+    using {{ new_rows }} as fresh
+    where
+    {%- for column in arg_dict['unique_key'] %}
+        {% if not loop.first %}and {% endif %}fresh.{{ column }} = built.{{ column }}
+    {%- endfor %};
 
     insert into {{ target_relation }} ({{ columns }})
     select {{ columns }} from {{ new_rows }}
@@ -130,7 +143,9 @@
         where built.source_relation = __source_relation__
     )
     or {{ contactship_timestamp('created_at') }} >= (
-        {{ contactship_time_cutoff(this, '__source_relation__') }}
+        select {{ contactship_time_cutoff('max(built.created_at)') }}
+        from {{ this }} as built
+        where built.source_relation = __source_relation__
     )
     {%- if agents %}
     or {{ contactship_text('agent_id') }} in (
