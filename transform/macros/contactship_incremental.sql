@@ -43,14 +43,15 @@
     `day` (a daily mart: its days since `contactship_day_cutoff`), `time`
     (rows created since `contactship_time_cutoff`) or none (only the keys of
     the new rows). BigQuery's adapter runs no custom strategy: the marts
-    with a window are tables there, `fct_calls` merges on `key`. Snowflake keeps delete+insert, the
-    strategy our Snowflake emulator is known to run. -#}
+    with a window are tables there, `fct_calls` merges on `key`. Snowflake
+    keeps delete+insert, the strategy our Snowflake emulator is known to run
+    (it does not yet remove a group a change emptied). Neither leaves a
+    `__dbt_backup`: their full refresh is `create or replace`. -#}
 {% macro contactship_incremental_config(key, window=none) -%}
     {%- set built = {
         'materialized': 'incremental',
         'unique_key': key,
         'on_schema_change': 'fail',
-        'post_hook': [{'sql': '{{ contactship_drop_leftovers() }}', 'transaction': false}],
     } -%}
     {%- if target.type == 'bigquery' -%}
         {%- if window -%}
@@ -60,7 +61,11 @@
     {%- elif target.type == 'snowflake' -%}
         {%- do built.update({'incremental_strategy': 'delete+insert'}) -%}
     {%- else -%}
-        {%- do built.update({'incremental_strategy': 'contactship_replace', 'contactship_window': window}) -%}
+        {%- do built.update({
+            'incremental_strategy': 'contactship_replace',
+            'contactship_window': window,
+            'post_hook': [{'sql': '{{ contactship_drop_leftovers() }}', 'transaction': false}],
+        }) -%}
     {%- endif -%}
     {{ return(built) }}
 {%- endmacro %}
