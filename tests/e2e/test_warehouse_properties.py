@@ -100,7 +100,7 @@ class World:
         self.api = FakeContactship(phone_numbers=8).start()
         self.api.seed(agents=3, contacts=30)
         self.api.calls = [
-            make_call(n, created=CALLS_START + n * SPACING) for n in range(30)
+            self.new_call(n, CALLS_START + n * SPACING) for n in range(30)
         ]
         self.second = FakeContactship(phone_numbers=3).start()
         self.second.seed(calls=12, agents=2, contacts=5)
@@ -117,6 +117,16 @@ class World:
         self.second.stop()
 
     # Changes
+
+    def new_call(self, n: int, created: datetime) -> dict[str, Any]:
+        """The fake's n-th call, with one of eight contacts (so each has
+        several calls, and the last one is not the first)."""
+        call = make_call(n, created=created)
+        person = self.api.contacts[n % 8]
+        call["contact"] = {
+            key: person[key] for key in ("id", "full_name", "phone_number")
+        }
+        return call
 
     def newest(self) -> datetime:
         return max(instant(c["created_at"]) for c in self.api.calls)
@@ -138,9 +148,7 @@ class World:
         kind, *args = change
         if kind == "add":
             for _ in range(args[0]):
-                self.api.calls.append(
-                    make_call(self.made, created=self.newest() + SPACING)
-                )
+                self.api.calls.append(self.new_call(self.made, self.newest() + SPACING))
                 self.made += 1
         elif kind == "rename":
             agent = self.api.agents[args[0]]
