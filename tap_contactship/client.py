@@ -11,6 +11,7 @@ from singer_sdk import RESTStream
 from singer_sdk.authenticators import APIKeyAuthenticator
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.singerlib import Metadata
 
 from tap_contactship import responses
 from tap_contactship.batches import BatchFiles
@@ -18,6 +19,7 @@ from tap_contactship.errors import APIError, OffsetIgnoredError
 from tap_contactship.fields import Fields
 from tap_contactship.output import end_version, withhold_version
 from tap_contactship.pagination import OverlapOffsetPaginator, PageToken
+from tap_contactship.reads import READ_VERSION, WholeReads, read_version
 from tap_contactship.responses import Page, Verdict, api_timestamp
 from tap_contactship.retry import (
     SYSTEM_CLOCK,
@@ -40,6 +42,7 @@ if t.TYPE_CHECKING:
     import requests
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
+    from singer_sdk.singerlib import MetadataMapping
 
 
 class Listing:
@@ -78,10 +81,34 @@ class ContactshipStream(RESTStream[PageToken]):
     #: `date-time` fields that `select` has rewritten in the canonical form.
     canonical_fields: t.ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, tap: Tap, *args: t.Any, **kwargs: t.Any) -> None:
-        """Remember the tap, whose writer holds this stream's ACTIVATE_VERSION."""
+    def __init__(
+        self, tap: Tap, *args: t.Any, reads: WholeReads | None = None, **kwargs: t.Any
+    ) -> None:
+        """Remember the tap, whose writer holds this stream's ACTIVATE_VERSION.
+
+        `reads`: where a full-table stream says it read its list whole.
+        """
         super().__init__(tap, *args, **kwargs)
         self._owner = tap
+        self.reads = reads if reads is not None else WholeReads()
+
+    @cached_property
+    def read_version(self) -> int | None:
+        """The version every row carries, for a stream that declares one."""
+        if READ_VERSION not in self.schema.get("properties", {}):
+            return None
+        return read_version(self._owner)
+
+    @property
+    @override
+    def metadata(self) -> MetadataMapping:
+        metadata = super().metadata
+        # Never deselected: without it the warehouse cannot tell current rows
+        # from deleted ones.
+        entry = metadata.get(("properties", READ_VERSION))
+        if entry is not None:
+            entry.inclusion = Metadata.InclusionType.AUTOMATIC
+        return metadata
 
     @property
     @override
@@ -122,11 +149,19 @@ class ContactshipStream(RESTStream[PageToken]):
     @override
     def request_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         listing = Listing(self.read_pages(context))
+        rows = 0
         for page in listing:
+            rows += len(page)
             yield from page
         # Reached after the SDK wrote the last record: only a list read whole
         # lets a target retire the rows it did not contain.
         end_version(self, self._owner.message_writer, complete=listing.complete)
+        self.finished_list(complete=listing.complete, rows=rows)
+
+    def finished_list(self, *, complete: bool, rows: int) -> None:
+        """The list ended after `rows` rows; a whole one goes into `whole_reads`."""
+        if complete and self.read_version is not None:
+            self.reads.finished(self.name, self.read_version, rows)
 
     def read_pages(
         self, context: Context | None
@@ -180,14 +215,19 @@ class ContactshipStream(RESTStream[PageToken]):
             self._owner.message_writer,
             "emit_activate_version_messages does not apply in BATCH mode (batch "
             "files carry no table version, so a target would delete the rows it "
-            "just loaded); no row is deleted in the warehouse",
+            "just loaded); deletions reach the dbt models through `whole_reads` "
+            "instead",
         )
         files = BatchFiles(batch_config, f"{self.tap_name}--{self.name}")
         post_process = self.post_process
+        listing = Listing(self.read_pages(context))
+        written = 0
         try:
-            for page in self.read_pages(context):
+            for page in listing:
                 rows = [post_process(row, context) for row in page]
-                for url, last in files.write([r for r in rows if r is not None]):
+                kept = [r for r in rows if r is not None]
+                written += len(kept)
+                for url, last in files.write(kept):
                     self.bookmark(last, context)
                     yield batch_config.encoding, [url]
             for url, last in files.finish():
@@ -196,6 +236,7 @@ class ContactshipStream(RESTStream[PageToken]):
         except BaseException:
             files.abandon()
             raise
+        self.finished_list(complete=listing.complete, rows=written)
 
     def bookmark(self, row: dict[str, t.Any], context: Context | None) -> None:
         """Move the bookmark to `row`, the last of a batch file (rows are sorted)."""
@@ -262,6 +303,8 @@ class ContactshipStream(RESTStream[PageToken]):
             value = row.get(name)
             if isinstance(value, str):  # one form for every instant
                 row[name] = api_timestamp(value, f"{self.name}.{name}")
+        if self.read_version is not None:
+            row[READ_VERSION] = self.read_version
         return row
 
     @cached_property

@@ -11,6 +11,7 @@ from singer_sdk import typing as th
 from tap_contactship import responses
 from tap_contactship.client import ContactshipStream
 from tap_contactship.errors import APIError
+from tap_contactship.reads import READ_VERSION_PROPERTY
 from tap_contactship.timestamps import (
     TimestampError,
     canonical_timestamp,
@@ -56,6 +57,7 @@ class PhoneNumbersStream(ContactshipStream):
         th.Property("type", th.StringType, description="`inbound` or `outbound`"),
         th.Property("organization_id", Id),
         th.Property("created_at", th.DateTimeType),
+        READ_VERSION_PROPERTY,
     ).to_dict()
 
     @override
@@ -246,6 +248,7 @@ class AgentsStream(ContactshipStream):
         ),
         th.Property("created_at", th.DateTimeType),
         th.Property("updated_at", th.DateTimeType),
+        READ_VERSION_PROPERTY,
     ).to_dict()
 
 
@@ -278,6 +281,7 @@ class ContactsStream(ContactshipStream):
         ),
         th.Property("organization_id", Id),
         th.Property("created_at", th.DateTimeType),
+        READ_VERSION_PROPERTY,
     ).to_dict()
 
     @override

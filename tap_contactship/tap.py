@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import typing as t
+from functools import cached_property
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
@@ -13,6 +14,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from tap_contactship import streams
 from tap_contactship.errors import ConfigError
 from tap_contactship.output import BufferedSingerWriter
+from tap_contactship.reads import WholeReads, WholeReadsStream
 from tap_contactship.redaction import install_redaction, register_secret
 from tap_contactship.settings import (
     DEFAULT_API_URL,
@@ -30,7 +32,7 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
-    from tap_contactship.client import ContactshipStream
+    from singer_sdk import Stream
 
 
 class TapContactship(Tap):
@@ -216,6 +218,15 @@ class TapContactship(Tap):
                 "`api_key` has leading or trailing spaces; they are ignored"
             )
 
+    @cached_property
+    def whole_reads(self) -> WholeReads:
+        """The lists this run read whole."""
+        return WholeReads()
+
     @override
-    def discover_streams(self) -> list[ContactshipStream]:
-        return [stream_class(tap=self) for stream_class in streams.STREAMS]
+    def discover_streams(self) -> list[Stream]:
+        found: list[Stream] = [
+            stream_class(tap=self, reads=self.whole_reads)
+            for stream_class in streams.STREAMS
+        ]
+        return [*found, WholeReadsStream(self, self.whole_reads)]

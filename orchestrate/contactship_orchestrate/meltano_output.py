@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 
-TABLES = ("phone_numbers", "calls", "agents", "contacts")
+TABLES = ("phone_numbers", "calls", "agents", "contacts", "whole_reads")
 #: Lines the tap ends a failed run with, as Meltano prints them.
 TAP_ERROR = re.compile(r"tap-contactship: error: (?P<line>.*?)(?:\s+cmd_type=\S+.*)?$")
 

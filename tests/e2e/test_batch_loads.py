@@ -37,6 +37,7 @@ def table_digest(postgres: dict[str, str], schema: str, table: str) -> list[list
         postgres,
         "select column_name from information_schema.columns where table_schema = "
         f"'{schema}' and table_name = '{table}' and column_name not like '\\_sdc%' "
+        "and column_name <> 'read_version' "
         "order by column_name",
     )
     fields = ", ".join(f'"{c[0]}"' for c in columns)

@@ -85,7 +85,7 @@ def test_https_and_v1_suffix_are_accepted(api):
     run = sync_numbers(tap_config(api, api_url=api.url + "/v1/"))
 
     assert run.exit_code == 0, run.stderr
-    assert len(run.records()) == 3
+    assert len(run.records("phone_numbers")) == 3
     assert api.data_requests(PATH)[0].path == "/v1/phone-numbers"
 
 
@@ -105,7 +105,7 @@ def test_settings_from_environment(api, tmp_path):
     )
 
     assert run.exit_code == 0, run.stderr
-    assert len(run.records()) == 3
+    assert len(run.records("phone_numbers")) == 3
     assert api.data_requests(PATH)[0].params["limit"] == "3"  # page_size + 1
 
 

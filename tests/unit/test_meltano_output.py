@@ -61,4 +61,5 @@ def test_rows_are_the_record_count_metrics_summed_per_stream():
         "calls": 1250,
         "agents": 3,
         "contacts": 0,
+        "whole_reads": 0,
     }

@@ -59,14 +59,9 @@
 
 {#- One row per key: the latest version a loader wrote (loaders that append
     keep every run's copy), without the rows it marked deleted.
-    `full_table`: the stream is re-listed whole every run. A loader that
-    ignores ACTIVATE_VERSION (z3 target-bigquery) keeps rows the API no longer
-    lists, with the table version of the last run that listed them: only the
-    newest version is kept. That holds after a complete run; the staging
-    model is then a table on BigQuery, rebuilt only by a job whose load
-    succeeded, so a load that failed midway is not read until a run completes.
-    Not for contacts: their list may be cut when the API ignores `offset`
-    (the tap warns and activates nothing), so deleted contacts stay. -#}
+    `full_table`: the stream is re-listed whole every run, and rows its
+    newest whole read did not list are dropped, whatever the loader does with
+    ACTIVATE_VERSION (see contactship_deletes.sql). -#}
 {% macro contactship_latest(relation, key='id', full_table=false, where=none) -%}
     {%- set columns = contactship_columns(relation) -%}
     {%- set order = [] -%}
@@ -92,23 +87,9 @@
     {%- if '_sdc_deleted_at' in columns %}
         and _sdc_deleted_at is null
     {%- endif %}
-    {%- if full_table and contactship_loader_ignores_deletes() and '_sdc_table_version' in columns %}
-        and coalesce(_sdc_table_version, 0) = (
-            select coalesce(max(_sdc_table_version), 0) from {{ relation }}
-        )
+    {%- if full_table %}
+        {{ contactship_current_rows(relation, key=key) }}
     {%- endif %}
-{%- endmacro %}
-
-{#- The loader ignores ACTIVATE_VERSION: z3 target-bigquery, the one we declare
-    for BigQuery. -#}
-{% macro contactship_loader_ignores_deletes() -%}
-    {{ return(target.type == 'bigquery') }}
-{%- endmacro %}
-
-{#- Full-table staging models are tables where the loader ignores
-    ACTIVATE_VERSION (see contactship_latest), views elsewhere. -#}
-{% macro contactship_full_table_materialization() -%}
-    {{ return('table' if contactship_loader_ignores_deletes() else 'view') }}
 {%- endmacro %}
 
 {#- A top-level field of the record, as a column reference. -#}

@@ -1,5 +1,3 @@
-{{ config(materialized=contactship_full_table_materialization()) }}
-
 {% call contactship_union('agents', full_table=true) %}
     {{ contactship_text('id') }} as agent_id,
     {{ contactship_text('name') }} as agent_name,

@@ -1,4 +1,4 @@
-{% call contactship_union('contacts') %}
+{% call contactship_union('contacts', full_table=true) %}
     {{ contactship_text('id') }} as contact_id,
     {{ contactship_text('full_name') }} as full_name,
     {{ contactship_text('phone_number') }} as phone_number,

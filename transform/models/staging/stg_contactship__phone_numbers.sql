@@ -1,5 +1,3 @@
-{{ config(materialized=contactship_full_table_materialization()) }}
-
 {% call contactship_union('phone_numbers', full_table=true) %}
     {{ contactship_text('id') }} as phone_number_id,
     {{ contactship_text('phone_number') }} as phone_number,
