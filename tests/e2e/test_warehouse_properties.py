@@ -6,7 +6,7 @@ dbt-<warehouse>:run`). Changes: calls created; calls inside the look-back
 changed (status, duration, agent, campaign, contact) or moved across
 midnight; calls outside it changed (the tap never sees those: the warehouse
 keeps what it read); transcripts grown and shrunk; agents renamed;
-transcripts switched on or off; a run that dies midway; BATCH or RECORD
+agents, numbers and contacts deleted; transcripts switched on or off; a run that dies midway; BATCH or RECORD
 (PostgreSQL; target-duckdb cannot read BATCH); a second organization's schema
 added to and removed from `CONTACTSHIP_SCHEMAS`. After every run, staging
 and every mart equal `warehouse_oracle.expected` of what the tap read, no
@@ -74,6 +74,11 @@ changes = st.one_of(
     st.tuples(st.just("old"), st.integers(0, 99)),
     st.tuples(st.just("turns"), st.integers(0, 99), st.integers(0, 4)),
     st.tuples(st.just("rename"), st.integers(0, 2)),
+    st.tuples(
+        st.just("delete"),
+        st.sampled_from(["agent", "number", "contact"]),
+        st.integers(0, 99),
+    ),
 )
 rounds = st.builds(
     Round,
@@ -122,7 +127,7 @@ class World:
         """The fake's n-th call, with one of eight contacts (so each has
         several calls, and the last one is not the first)."""
         call = make_call(n, created=created)
-        person = self.api.contacts[n % 8]
+        person = self.api.contacts[n % min(8, len(self.api.contacts))]
         call["contact"] = {
             key: person[key] for key in ("id", "full_name", "phone_number")
         }
@@ -150,9 +155,11 @@ class World:
             for _ in range(args[0]):
                 self.api.calls.append(self.new_call(self.made, self.newest() + SPACING))
                 self.made += 1
-        elif kind == "rename":
-            agent = self.api.agents[args[0]]
+        elif kind == "rename" and self.api.agents:
+            agent = self.api.agents[args[0] % len(self.api.agents)]
             agent["name"] = f"{agent['name']} (renamed)"
+        elif kind == "delete":
+            self.delete(*args)
         elif kind in ("change", "move", "turns"):
             calls = self.inside()
             if calls:
@@ -161,6 +168,20 @@ class World:
             calls = self.outside()
             calls[args[0] % len(calls)]["duration"] += 7
         self.api.touch()
+
+    def delete(self, what: str, index: int) -> None:
+        """An agent, a number or a contact deleted in the dashboard (its
+        calls stay)."""
+        rows = {
+            "agent": self.api.agents,
+            "number": self.api.phone_numbers,
+            "contact": self.api.contacts,
+        }[what]
+        if len(rows) > 1:
+            if what == "number":
+                self.api.release_phone_number(index % len(rows))
+            else:
+                rows.pop(index % len(rows))
 
     def change_inside(self, call: dict[str, Any], kind: str, args: list[int]) -> None:
         if kind == "turns":
@@ -368,7 +389,8 @@ PROPERTY = settings(
 
 #: Issue #26's cases, in one history: a call moves across midnight and
 #: another loses its campaign and agent, a transcript shrinks, transcripts are
-#: switched off; a second organization comes and goes.
+#: switched off; a second organization comes and goes; an agent, a number and
+#: a contact are deleted in a run that fails (nothing goes), then go.
 ISSUE_26 = [
     Round(second_listed=True),
     # The newest day's calls (one moved there) lose their agent: the day leaves
@@ -377,7 +399,11 @@ ISSUE_26 = [
         changes=[("move", 2), ("change", 0, 3), ("change", 1, 3), ("change", 2, 3), ("change", 3, 4), ("turns", 4, 1)],
         second_listed=True,
     ),
-    Round(changes=[("add", 1), ("rename", 1), ("old", 0)], transcripts=False, fails=True),
+    Round(
+        changes=[("add", 1), ("rename", 1), ("old", 0), ("delete", "agent", 2), ("delete", "number", 0), ("delete", "contact", 3)],
+        transcripts=False,
+        fails=True,
+    ),
     Round(changes=[("change", 5, 0)], transcripts=False),
 ]  # fmt: skip
 
