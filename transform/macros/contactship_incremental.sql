@@ -80,8 +80,8 @@
     listed schema goes (the same cutoff the model used): delete the rows of
     raw schemas no longer listed, then the rows of the window the new rows
     were computed for, then the rows whose key comes back; insert the new
-    rows. Joins (`using`), not correlated subqueries, which PostgreSQL would
-    run once per row. -#}
+    rows. Joins (`using`) rather than a correlated subquery in an `or`,
+    which PostgreSQL cannot turn into a join. -#}
 {% macro get_incremental_contactship_replace_sql(arg_dict) -%}
     {%- set target_relation = arg_dict['target_relation'] -%}
     {%- set new_rows = arg_dict['temp_relation'] -%}
