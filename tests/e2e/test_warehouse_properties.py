@@ -255,7 +255,8 @@ class World:
         self.meltano.run(
             "--state-id-suffix=second", "tap-contactship", self.warehouse.loader, **env
         )
-        self.read(self.second, self.loaded[SECOND], transcripts=True, first=True)
+        transcripts = env["TAP_CONTACTSHIP_INCLUDE_TRANSCRIPTS"] == "true"
+        self.read(self.second, self.loaded[SECOND], transcripts, first=True)
         self.second_loaded = True
 
     def read(
@@ -278,6 +279,8 @@ class World:
             self.bookmark = self.newest()
 
     def check(self, listed: list[str], staging: bool = True) -> None:
+        if not listed:  # no run has built yet: there are no marts to read
+            return
         query = self.warehouse.query
         for schema in listed:
             want, got = expected(self.loaded[schema]), actual(query, schema)
@@ -422,6 +425,11 @@ def fresh(installed_meltano: str, tmp_path_factory) -> Any:
 @PROPERTY
 @given(history=histories)
 @example(history=ISSUE_26)
+# Shrunk failures of the generator (both were the test's own bugs): the first
+# run fails, so nothing is built to compare yet; the second organization is
+# first loaded without transcripts.
+@example(history=[Round(fails=True)])
+@example(history=[Round(transcripts=False, second_listed=True)])
 def test_duckdb_equals_the_source_after_every_run(fresh, history):
     meltano = fresh()
     replay(meltano, duckdb_warehouse(meltano), history)
