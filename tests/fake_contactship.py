@@ -425,6 +425,8 @@ class FakeContactship:
         self.transcripts_served_as = "json"
         #: Hours east of UTC of the zone a bare `date_from` day is read in.
         self.date_from_utc_offset = 0.0
+        #: Per call id, its own number of turns (a transcript grown or shrunk).
+        self.transcript_turns_of: dict[str, int] = {}
         self._transcripts: dict[str, dict[str, Any]] = {}
         #: Data never changes (benchmarks): rows are encoded once and reused.
         self.frozen = False
@@ -456,7 +458,9 @@ class FakeContactship:
                         "Could you confirm the delivery address and a good time?"
                     ),
                 }
-                for turn in range(self.transcript_turns)
+                for turn in range(
+                    self.transcript_turns_of.get(row["id"], self.transcript_turns)
+                )
             ]
             history: Any = turns
             if self.transcripts_served_as == "toon":
@@ -572,6 +576,11 @@ class FakeContactship:
             self.transcripts = {
                 row["id"]: demo_transcript(n) for n, row in enumerate(self.calls)
             }
+
+    def touch(self) -> None:
+        """Rows were changed in place (a call's `created_at`): sort them again."""
+        with self.lock:
+            self._generation += 1
 
     # Serving
 

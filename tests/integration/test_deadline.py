@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 
-from tests.conftest import emitted, run_cli, sync, tap_config
+from tests.conftest import emitted, run_cli, sync, tap_config, unversioned
 from tests.fake_contactship import trickling
 
 
@@ -44,7 +44,7 @@ def test_concurrent_pages_that_trickle_are_fetched_again_and_nothing_is_lost(api
     run = sync(config, streams=["phone_numbers"])
 
     assert run.exit_code == 0, run.stderr
-    assert run.records("phone_numbers") == emitted(api.phone_numbers)
+    assert unversioned(run.records("phone_numbers")) == emitted(api.phone_numbers)
     assert run.stderr.count("still arriving when `request_timeout` ran out") == 2
     assert_no_thread_left_behind(grace=2)
 
@@ -56,7 +56,7 @@ def test_a_body_that_arrives_in_time_is_read_whole(api):
     run = sync(tap_config(api, request_timeout=30), streams=["phone_numbers"])
 
     assert run.exit_code == 0, run.stderr
-    assert run.records("phone_numbers") == emitted(api.phone_numbers)
+    assert unversioned(run.records("phone_numbers")) == emitted(api.phone_numbers)
     assert_no_thread_left_behind(grace=1)
 
 

@@ -7,7 +7,14 @@
   already holds, minus the same window (`contactship_lookback_days`), per raw
   schema. Calls of an agent that was renamed or removed are re-read too, so
   `agent_name` is never stale. A raw schema the table has never seen is read
-  whole. The daily marts then rebuild every day those calls fall on.
+  whole. The daily marts then rebuild every day of the window.
+
+  Rebuilding means replacing: an upsert only touches the keys present in the
+  new rows, so a group that a change emptied (the day a call moved away from,
+  the turns a transcript lost, the campaign a call left) would stay. The
+  `contactship_replace` strategy (below) therefore deletes, before inserting,
+  every row of the window the rows were recomputed for, whether or not it
+  comes back, and every row of a raw schema no longer listed.
 -#}
 
 {#- The look-back as whole hours (the tap takes fractions of days). -#}
@@ -19,27 +26,117 @@
     {{ return((days | float * 24) | round(0, 'ceil') | int) }}
 {%- endmacro %}
 
-{#- Upsert on a unique key: MERGE on PostgreSQL 15 and BigQuery (which has
-    no delete+insert); delete+insert on DuckDB (no MERGE in dbt-duckdb) and
-    on Snowflake, where it is the strategy our Snowflake emulator can run and
-    so the one that is tested. -#}
-{% macro contactship_upsert_strategy() -%}
-    {{ return('delete+insert' if target.type in ['duckdb', 'snowflake'] else 'merge') }}
+{#- The first `call_day` a daily mart rebuilds, from the newest day it holds
+    (an expression): the look-back and a day before it. -#}
+{% macro contactship_day_cutoff(newest_day) -%}
+    cast({{ dbt.dateadd('hour', -contactship_lookback_hours() - 24, newest_day) }} as date)
 {%- endmacro %}
 
-{#- Replacing whole (source_relation, call_day) groups: delete+insert with a
-    key that is not unique deletes every row of the day, then inserts the day
-    rebuilt. BigQuery has no delete+insert: its daily marts are tables. -#}
-{% macro contactship_daily_config() -%}
-    {%- if target.type == 'bigquery' -%}
-        {{ return({'materialized': 'table'}) }}
-    {%- endif -%}
-    {{ return({
+{#- The first `created_at` re-read, from the newest one held (an
+    expression): the look-back before it. -#}
+{% macro contactship_time_cutoff(newest_created_at) -%}
+    {{ dbt.dateadd('hour', -contactship_lookback_hours(), newest_created_at) }}
+{%- endmacro %}
+
+{#- An incremental mart replaced by `contactship_replace` on `key`; `window`
+    names which old rows it recomputes whether or not they come back:
+    `day` (a daily mart: its days since `contactship_day_cutoff`), `time`
+    (rows created since `contactship_time_cutoff`) or none (only the keys of
+    the new rows). BigQuery's adapter runs no custom strategy: the marts
+    with a window are tables there, `fct_calls` merges on `key`. Snowflake
+    keeps delete+insert, the strategy our Snowflake emulator is known to run
+    (it does not yet remove a group a change emptied). Neither leaves a
+    `__dbt_backup`: their full refresh is `create or replace`. -#}
+{% macro contactship_incremental_config(key, window=none) -%}
+    {%- set built = {
         'materialized': 'incremental',
-        'incremental_strategy': 'delete+insert',
-        'unique_key': ['source_relation', 'call_day'],
+        'unique_key': key,
         'on_schema_change': 'fail',
-    }) }}
+    } -%}
+    {%- if target.type == 'bigquery' -%}
+        {%- if window -%}
+            {{ return({'materialized': 'table'}) }}
+        {%- endif -%}
+        {%- do built.update({'incremental_strategy': 'merge'}) -%}
+    {%- elif target.type == 'snowflake' -%}
+        {%- do built.update({'incremental_strategy': 'delete+insert'}) -%}
+    {%- else -%}
+        {%- do built.update({
+            'incremental_strategy': 'contactship_replace',
+            'contactship_window': window,
+            'post_hook': [{'sql': '{{ contactship_drop_leftovers() }}', 'transaction': false}],
+        }) -%}
+    {%- endif -%}
+    {{ return(built) }}
+{%- endmacro %}
+
+{#- A daily mart: whole (source_relation, call_day) groups are replaced. -#}
+{% macro contactship_daily_config() -%}
+    {{ return(contactship_incremental_config(['source_relation', 'call_day'], window='day')) }}
+{%- endmacro %}
+
+{#- The `contactship_replace` incremental strategy (dbt calls it by name).
+    In this order, so that the window's cutoff is read before any row of a
+    listed schema goes (the same cutoff the model used): delete the rows of
+    raw schemas no longer listed, then the rows of the window the new rows
+    were computed for, then the rows whose key comes back; insert the new
+    rows. Joins (`using`) rather than a correlated subquery in an `or`,
+    which PostgreSQL cannot turn into a join. -#}
+{% macro get_incremental_contactship_replace_sql(arg_dict) -%}
+    {%- set target_relation = arg_dict['target_relation'] -%}
+    {%- set new_rows = arg_dict['temp_relation'] -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    {%- set window = config.get('contactship_window') -%}
+    delete from {{ target_relation }}
+    where source_relation not in (
+        {%- for schema in contactship_schemas() %}'{{ schema }}'{% if not loop.last %}, {% endif %}{% endfor -%}
+    );
+
+    {% if window == 'day' -%}
+    delete from {{ target_relation }} as built
+    using (
+        select source_relation, {{ contactship_day_cutoff('max(call_day)') }} as cutoff
+        from {{ target_relation }}
+        group by source_relation
+    ) as window_start
+    where window_start.source_relation = built.source_relation
+        and built.call_day >= window_start.cutoff;
+    {%- elif window == 'time' -%}
+    delete from {{ target_relation }} as built
+    using (
+        select
+            source_relation,
+            {{ contactship_time_cutoff('max(created_at)') }} as cutoff
+        from {{ target_relation }}
+        group by source_relation
+    ) as window_start
+    where window_start.source_relation = built.source_relation
+        and built.created_at >= window_start.cutoff;
+    {%- endif %}
+
+    delete from {{ target_relation }} as built
+    using {{ new_rows }} as fresh
+    where
+    {%- for column in arg_dict['unique_key'] %}
+        {% if not loop.first %}and {% endif %}fresh.{{ column }} = built.{{ column }}
+    {%- endfor %};
+
+    insert into {{ target_relation }} ({{ columns }})
+    select {{ columns }} from {{ new_rows }}
+{%- endmacro %}
+
+{#- A post-hook outside the transaction: drop this model's `__dbt_backup`
+    and `__dbt_tmp` relations. dbt-duckdb 1.9.6 drops the backup of a full
+    refresh in a transaction it never commits (it opens one to list indexes
+    first), so the table survives; this statement joins that transaction, or
+    opens one, and commits it. -#}
+{% macro contactship_drop_leftovers() -%}
+    {%- for leftover in [make_backup_relation(this, 'table'), make_intermediate_relation(this)] %}
+        {%- call statement('contactship_drop_leftovers', auto_begin=true) -%}
+            drop table if exists {{ leftover }}
+        {%- endcall -%}
+    {%- endfor %}
+    {%- do adapter.commit() -%}
 {%- endmacro %}
 
 {#- Raw calls an incremental build of `this` must re-read (see above), as a
@@ -51,7 +148,7 @@
         where built.source_relation = __source_relation__
     )
     or {{ contactship_timestamp('created_at') }} >= (
-        select {{ dbt.dateadd('hour', -contactship_lookback_hours(), 'max(built.created_at)') }}
+        select {{ contactship_time_cutoff('max(built.created_at)') }}
         from {{ this }} as built
         where built.source_relation = __source_relation__
     )
@@ -86,10 +183,7 @@
     ) as built
         on built.source_relation = calls.source_relation
     where built.newest_day is null
-        or calls.call_day >= cast(
-            {{ dbt.dateadd('hour', -contactship_lookback_hours() - 24, 'built.newest_day') }}
-            as date
-        )
+        or calls.call_day >= {{ contactship_day_cutoff('built.newest_day') }}
     {%- if agents %}
     union
     select built.source_relation, built.call_day

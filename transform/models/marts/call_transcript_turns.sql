@@ -1,11 +1,9 @@
 -- One row per turn of each call's transcript (`chat_history`, loaded when the
 -- tap runs with include_transcripts); no rows, not an error, without them.
-{{ config(
-    materialized='incremental',
-    incremental_strategy=contactship_upsert_strategy(),
-    unique_key=['source_relation', 'call_id', 'turn_index'],
-    on_schema_change='fail',
-) }}
+-- Replaced whole per call: the turns of every call re-read (the look-back)
+-- go, and the call's current turns come back, so a shorter transcript or one
+-- no longer loaded leaves no old turn.
+{{ config(**contactship_incremental_config(['source_relation', 'call_id'], window='time')) }}
 
 with calls as (
     {% call contactship_union(

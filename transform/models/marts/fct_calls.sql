@@ -1,10 +1,5 @@
 -- One row per call and raw schema, with its agent's name and the UTC day it was placed.
-{{ config(
-    materialized='incremental',
-    incremental_strategy=contactship_upsert_strategy(),
-    unique_key=['source_relation', 'call_id'],
-    on_schema_change='fail',
-) }}
+{{ config(**contactship_incremental_config(['source_relation', 'call_id'])) }}
 
 with calls as (
     {% call contactship_union(
