@@ -159,7 +159,8 @@ def test_every_readme_command_runs_as_written_in_a_fresh_clone(
     ) == [[200, 200]]
     assert psql(postgres, "select count(*) from readme.phone_numbers") == [["120"]]
     messages = (fresh_clone / "output/messages.jsonl").read_text().splitlines()
-    assert sum('"type":"RECORD"' in m for m in messages) == 120 + 200 + 3 + 40
+    # Each stream's rows, and one `whole_reads` row per full-table list.
+    assert sum('"type":"RECORD"' in m for m in messages) == 120 + 200 + 3 + 40 + 3
     assert (fresh_clone / ".env").read_text().count("TAP_CONTACTSHIP_API_KEY") == 1
 
     # And every example query runs on the analytics tables the commands built.
