@@ -277,6 +277,26 @@ def png_colors(data: bytes) -> int:
     return len(colours)
 
 
+def graphql(url: str, query: str) -> dict[str, Any]:
+    """The web server's answer to `query`, once it is up (at most 2 minutes)."""
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/server_info", timeout=2):
+                break
+        except OSError:
+            assert time.monotonic() < deadline, "the web server did not start"
+            time.sleep(0.5)
+    request = urllib.request.Request(
+        f"{url}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        data: dict[str, Any] = json.load(response)["data"]
+    return data
+
+
 def test_the_web_server_shows_the_code_location_and_the_asset_graph(tmp_path):
     python = dagster_python()
     home = tmp_path / "home"
@@ -303,21 +323,7 @@ def test_the_web_server_shows_the_code_location_and_the_asset_graph(tmp_path):
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/server_info", timeout=2):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "the web server did not start"
-                time.sleep(0.5)
-        request = urllib.request.Request(
-            f"{url}/graphql",
-            data=json.dumps({"query": WORKSPACE}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            data = json.load(response)["data"]
+        data = graphql(url, WORKSPACE)
 
         (entry,) = data["workspaceOrError"]["locationEntries"]
         assert entry["loadStatus"] == "LOADED"
@@ -413,21 +419,7 @@ def test_the_demo_script_materializes_every_partition_and_serves_the_ui():
             "group by 1 order by 1",
         ) == [["contactship_acme", 300], ["contactship_globex", 150]]
 
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/server_info", timeout=2):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "the web server did not start"
-                time.sleep(0.5)
-        request = urllib.request.Request(
-            f"{url}/graphql",
-            data=json.dumps({"query": ROWS_SYNCED}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            asset = json.load(response)["data"]["assetOrError"]
+        asset = graphql(url, ROWS_SYNCED)["assetOrError"]
         synced = {
             event["partition"]: entry["intValue"]
             for event in asset["assetMaterializations"]
