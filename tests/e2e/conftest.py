@@ -338,14 +338,17 @@ def agency(
 
 
 #: Tests that run Meltano in this repository's own `.meltano` (the scripts a
-#: user runs, the benchmarks) or the code location's per-client system folders
-#: (`output/dagster/meltano/<client>`): one at a time, on one xdist worker.
+#: user runs, the benchmarks): one at a time, on one xdist worker.
 IN_THE_PROJECT_ITSELF = (
     "test_sync_script_loads_and_prints_what_landed",
     "test_sync_script_diagnose_loads_nothing",
     "test_demo_needs_no_key",
     "test_the_dbt_step_benchmark_runs",
     "test_the_load_benchmark_runs",
+)
+#: The Dagster runs: each client's Meltano system folder is the code
+#: location's own (`output/dagster/meltano/<client>`), the same in both.
+ON_DAGSTER = (
     "test_each_client_loads_alone_then_incrementally_then_dbt_builds",
     "test_the_demo_script_materializes_every_partition_and_serves_the_ui",
 )
@@ -371,6 +374,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("bigquery"))
         elif item.originalname in IN_THE_PROJECT_ITSELF:  # type: ignore[attr-defined]
             item.add_marker(pytest.mark.xdist_group("the-project-itself"))
+        elif item.originalname in ON_DAGSTER:  # type: ignore[attr-defined]
+            item.add_marker(pytest.mark.xdist_group("dagster"))
 
     def rank(item: pytest.Item) -> int:
         name = item.originalname  # type: ignore[attr-defined]
