@@ -230,7 +230,7 @@ def run_cli(
         # Only the settings a test gives: a developer's own TAP_CONTACTSHIP_*
         # variables (a real key, say), or a `.env` the SDK would read from the
         # working folder, must not change what a test sees.
-        env={**_clean_environment(), **(env or {})},
+        env={**clean_environment(), **(env or {})},
         cwd=tmp_path,
         check=False,
     )
@@ -251,8 +251,11 @@ def dotenv_in_reach() -> bool:
     )
 
 
-def _clean_environment() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("TAP_CONTACTSHIP_")}
+def clean_environment(*prefixes: str) -> dict[str, str]:
+    """This process's environment without the variables that start with
+    `prefixes` (by default a developer's own TAP_CONTACTSHIP_* settings)."""
+    dropped = prefixes or ("TAP_CONTACTSHIP_",)
+    return {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
 
 
 @contextlib.contextmanager

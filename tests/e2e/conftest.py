@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import clean_environment, free_port
 from tests.fake_contactship import DEFAULT_KEY, FakeContactship
 from tests.warehouses import bqemulator, drop_every_dataset
 
@@ -70,7 +70,7 @@ class Meltano:
         system = project / ".meltano" if project != ROOT else workdir / "meltano-sys"
         link_installed_plugins(system)
         self.env = {
-            **clean_environment(),
+            **meltano_environment(),
             "MELTANO_SYS_DIR_ROOT": str(system),
             "MELTANO_DATABASE_URI": f"sqlite:///{workdir}/meltano.db",
             "TARGET_DUCKDB_FILEPATH": str(workdir / "warehouse.duckdb"),
@@ -102,18 +102,27 @@ class Meltano:
         return result
 
 
-def clean_environment() -> dict[str, str]:
+def meltano_environment() -> dict[str, str]:
     """This process's environment without a developer's own key, URL or
     warehouse settings (they must not change what a test sees)."""
     return {
-        **{
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("TAP_CONTACTSHIP_", "TARGET_", "MELTANO_", "DBT_"))
-        },
+        **clean_environment("TAP_CONTACTSHIP_", "TARGET_", "MELTANO_", "DBT_"),
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
         "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
     }
+
+
+def run_script(name: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run one of `scripts/` as a user would: no TAP_CONTACTSHIP_* unless given."""
+    return subprocess.run(
+        ["bash", f"scripts/{name}", *args],
+        cwd=ROOT,
+        env={**clean_environment(), **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 #: What a Meltano system folder holds per run rather than per installation.
@@ -161,7 +170,7 @@ def installed_meltano() -> str:
             [executable, "install", *PLUGINS],
             cwd=ROOT,
             env={
-                **clean_environment(),
+                **meltano_environment(),
                 "MELTANO_DATABASE_URI": f"sqlite:///{folder}/meltano.db",
             },
             capture_output=True,

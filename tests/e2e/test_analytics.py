@@ -321,20 +321,19 @@ def add_calls(api: FakeContactship, count: int) -> None:
         api.calls.extend(make_call(n) for n in range(start, start + count))
 
 
-def between_runs(api: FakeContactship, run: int) -> list[dict[str, Any]]:
-    """What changes in the organization before run 2 and before run 3; the
-    numbers released."""
+def between_runs(api: FakeContactship, run: int) -> None:
+    """What changes in the organization before run 2 and before run 3."""
     change_recent_statuses(api)
     add_calls(api, 25)
     if run < 3:
-        return []
+        return
     for call in api.calls[-60:-30]:
         call["call_analysis"]["sentiment"] = "negative"
         call["disconnection_reason"] = "voicemail_reached"
     api.agents[1]["name"] = "agent-1 (renamed)"
     api.agents[1]["updated_at"] = "2026-02-01T00:00:00Z"
     # The first calling number: its outbound calls stay in fct_calls.
-    return [api.release_phone_number(0)]
+    api.release_phone_number(0)
 
 
 def snapshot(query: Query) -> dict[str, list[tuple[str, ...]]]:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 
 import pytest
 
-from tests.e2e.conftest import ROOT
+from tests.e2e.conftest import run_script
 
 pytestmark = pytest.mark.e2e
 
@@ -45,23 +43,16 @@ def test_meltano_invoke_diagnose_writes_the_report(meltano, api):
 
 def test_sync_script_diagnose_loads_nothing(installed_meltano, api, tmp_path):
     api.api_key = SECRET
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_CONTACTSHIP_")}
     warehouse = tmp_path / "warehouse.duckdb"
 
-    result = subprocess.run(
-        ["bash", "scripts/sync.sh", "--diagnose", "--format=json"],
-        cwd=ROOT,
-        env={
-            **env,
-            "TAP_CONTACTSHIP_API_KEY": SECRET,
-            "TAP_CONTACTSHIP_API_URL": api.url,
-            "TARGET_DUCKDB_FILEPATH": str(warehouse),
-            "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path}/meltano.db",
-        },
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    result = run_script(
+        "sync.sh",
+        "--diagnose",
+        "--format=json",
+        TAP_CONTACTSHIP_API_KEY=SECRET,
+        TAP_CONTACTSHIP_API_URL=api.url,
+        TARGET_DUCKDB_FILEPATH=str(warehouse),
+        MELTANO_DATABASE_URI=f"sqlite:///{tmp_path}/meltano.db",
     )
 
     assert result.returncode == 0, result.stderr[-3000:]

@@ -7,14 +7,12 @@ PostgreSQL tests, Debian's postgresql package (started here on loopback).
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 
 import pytest
 
 from tests.conftest import emitted
-from tests.e2e.conftest import ROOT, duckdb_rows, psql
+from tests.e2e.conftest import duckdb_rows, psql, run_script
 from tests.fake_contactship import DEFAULT_KEY
 
 pytestmark = pytest.mark.e2e
@@ -159,22 +157,6 @@ def test_postgres_retires_released_numbers_with_activate_version(
 
 
 # The README's commands
-
-
-def run_script(name: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """Run a script as a user would: no TAP_CONTACTSHIP_* unless given here."""
-    clean = {
-        k: v for k, v in os.environ.items() if not k.startswith("TAP_CONTACTSHIP_")
-    }
-    return subprocess.run(
-        ["bash", f"scripts/{name}"],
-        cwd=ROOT,
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
 
 
 def test_sync_script_without_a_key_is_one_clear_line():
