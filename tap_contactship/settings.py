@@ -11,7 +11,6 @@ import difflib
 import ipaddress
 import json
 import os
-import re
 import typing as t
 from decimal import Decimal
 from pathlib import Path
@@ -19,73 +18,74 @@ from urllib.parse import urlparse
 
 from fsspec.core import url_to_fs
 from singer_sdk.mapper import RemoveRecordTransform
+from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR
 
 from tap_contactship import __version__
 from tap_contactship.batches import local_root
 from tap_contactship.timestamps import TimestampError, parse_timestamp
 
 if t.TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
+
+    from jsonschema import ValidationError
 
 DEFAULT_API_URL = "https://api.contactship.ai"
 DEFAULT_USER_AGENT = f"tap-contactship/{__version__}"
 ENV_PREFIX = "TAP_CONTACTSHIP_"
 
 
-#: What the SDK's validator (jsonschema) says after the value it quotes, and
-#: the schema keyword each phrase comes from.
-_SDK_PHRASES = [
-    (re.compile(r" is a required property$"), "required"),
-    (re.compile(r" is not of type .+$"), "type"),
-    (re.compile(r" is greater than the maximum of \S+$"), "maximum"),
-    (re.compile(r" is less than or equal to the minimum of \S+$"), "exclusiveMinimum"),
-    (re.compile(r" is less than the minimum of \S+$"), "minimum"),
-    (re.compile(r" is not one of \[.*\]$", re.DOTALL), "enum"),
-    (re.compile(r" (should be non-empty|is too short)$"), "minLength"),
-]
-_SDK_PATH = re.compile(r" in config\[(.+)\]$", re.DOTALL)
-
-
 def describe_sdk_errors(
-    errors: list[str],
+    errors: Iterable[ValidationError],
     config: Mapping[str, t.Any],
     schema: dict[str, t.Any],
     *,
     source: str = "file",
 ) -> list[str]:
-    """The SDK's validation errors in one phrase each, without their values.
+    """The validator's errors in one phrase each, without their values.
 
-    The SDK (jsonschema) quotes the offending value, which for a mistyped
-    `api_key` is the secret itself; the phrase names the setting and the rule.
+    jsonschema's messages quote the offending value, which for a mistyped
+    `api_key` is the secret itself; the phrase is built from the error's
+    structured fields instead (`validator`, `path`, `validator_value`,
+    `instance`), naming the setting and the rule.
 
     Args:
-        errors: `ConfigValidationError.errors`, as the SDK formats them.
+        errors: What the settings schema's validator found.
         config: The settings as given (for a missing setting's near misses).
         schema: The tap's settings schema.
         source: ``file`` (a --config file), ``env`` (--config=ENV) or ``none``
             (no --config at all), for hints on where a missing setting goes.
     """
     problems = []
+    missing_at: dict[str, list[str]] = {}
     for error in errors:
-        path = _SDK_PATH.search(error)
-        name = ".".join(_names(path.group(1))) if path else "config"
-        said = error[: path.start()] if path else error
-        keyword = next((k for p, k in _SDK_PHRASES if p.search(said)), None)
-        if keyword == "required":
-            missing = _names(said.removesuffix(" is a required property"))[0]
+        name = ".".join(map(str, error.path)) or "config"
+        if error.validator == "required":
+            # One error per missing property, in the order `required` lists them.
+            if name not in missing_at:
+                present = error.instance if isinstance(error.instance, dict) else {}
+                required = t.cast("list[str]", error.validator_value)
+                missing_at[name] = [n for n in required if n not in present]
+            missing = missing_at[name].pop(0)
             where = _where_to_set(missing, config, schema, source)
             problems.append(f"`{missing}` is required: {where}")
             continue
-        rule = schema.get("properties", {}).get(name, {}).get(keyword or "")
-        problems.append(f"`{name}` {_phrase(keyword, rule)}")
+        phrase = _phrase(str(error.validator), error.validator_value)
+        problems.append(f"`{name}` {phrase}")
     return sorted(problems)
 
 
-def _names(quoted: str) -> list[str]:
-    return re.findall(r"'((?:[^'\\]|\\.)*)'", quoted) or [quoted]
+def validation_errors(
+    config: Mapping[str, t.Any], schema: dict[str, t.Any]
+) -> list[ValidationError]:
+    """What the SDK's validator finds in `config`, as jsonschema's error objects.
+
+    The SDK keeps only their messages (`ConfigValidationError.errors`), which
+    quote the values; this asks the same validator again for the fields.
+    """
+    return list(DEFAULT_JSONSCHEMA_VALIDATOR(schema).iter_errors(dict(config)))
 
 
-def _phrase(keyword: str | None, rule: t.Any) -> str:
+def _phrase(keyword: str, rule: t.Any) -> str:
     listed = " or ".join(map(str, rule)) if isinstance(rule, list) else str(rule)
     phrases = {
         "type": f"must be of type {listed}",
@@ -94,8 +94,9 @@ def _phrase(keyword: str | None, rule: t.Any) -> str:
         "maximum": f"must be at most {rule}",
         "exclusiveMinimum": f"must be greater than {rule}",
         "minLength": "must not be empty",
+        "minItems": "must not be empty",
     }
-    return phrases.get(keyword or "", "is invalid")
+    return phrases.get(keyword, "is invalid")
 
 
 def given_settings(config: t.Any, *, parse_env_config: bool) -> dict[str, t.Any]:

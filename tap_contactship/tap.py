@@ -27,6 +27,7 @@ from tap_contactship.settings import (
     given_settings,
     unknown_settings,
     unknown_variables,
+    validation_errors,
 )
 
 if sys.version_info >= (3, 12):
@@ -203,7 +204,8 @@ class TapContactship(Tap):
             )
         except ConfigValidationError as exc:
             settings = given_settings(given, parse_env_config=parse_env_config)
-            problems = describe_sdk_errors(exc.errors, settings, schema, source=source)
+            errors = validation_errors(self.config, exc.schema or schema)
+            problems = describe_sdk_errors(errors, settings, schema, source=source)
             problems += extra_problems(settings)
             raise ConfigError("invalid config: " + "; ".join(problems)) from None
         key = str(self.config.get("api_key") or "")
