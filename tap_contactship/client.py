@@ -270,7 +270,7 @@ class ContactshipStream(RESTStream[PageToken]):
         if verdict is Verdict.RETRY:
             raise RetriableAPIError(self.response_error_message(response), response)
         if verdict is not Verdict.OK:
-            raise APIError(responses.describe_failure(verdict, response))
+            raise APIError.of(responses.describe_failure(verdict, response), status)
 
     @override
     def response_error_message(self, response: requests.Response) -> str:

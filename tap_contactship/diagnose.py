@@ -180,7 +180,7 @@ def probe_list(prober: Prober, stream: ContactshipStream) -> list[Exchange]:
             exchanges.append(exchange)
             if exchange.error and not prober.answered:
                 # Nothing learnt yet (a rejected key, a wrong URL): one line.
-                raise APIError(exchange.error)
+                raise APIError.of(exchange.error, exchange.statuses[-1])
         return exchange
 
     default = ask("default page", None)

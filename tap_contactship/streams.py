@@ -10,7 +10,7 @@ from singer_sdk import typing as th
 
 from tap_contactship import responses
 from tap_contactship.client import ContactshipStream
-from tap_contactship.errors import APIError
+from tap_contactship.errors import APIError, ConfigError
 from tap_contactship.reads import READ_VERSION_PROPERTY
 from tap_contactship.timestamps import (
     TimestampError,
@@ -169,7 +169,7 @@ class CallsStream(ContactshipStream):
                 "the state's `calls` bookmark is not a timestamp; fix or clear it "
                 "(meltano state clear <state id>)"
             )
-            raise APIError(msg) from None
+            raise ConfigError(msg) from None
         lookback = timedelta(days=float(self.config["calls_lookback_days"]))
         start = bookmarked - lookback
         return max(start, floor) if floor else start

@@ -36,7 +36,7 @@ from tap_contactship.errors import (
 from tap_contactship.fetcher import Fetcher
 from tap_contactship.progress import Progress
 from tap_contactship.responses import MalformedBodyError, Page
-from tap_contactship.retry import NETWORK_ERRORS, is_retriable
+from tap_contactship.retry import NETWORK_ERRORS, is_retriable, status_of
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -117,7 +117,7 @@ class PageClient:
                 api_url=str(self.stream.config["api_url"]),
                 request_line=responses.request_line(request),
             )
-            raise APIError(message) from None
+            raise APIError.of(message, status_of(exc)) from None
 
     def prepare(self, token: PageToken) -> requests.PreparedRequest:
         """The request for the page at `token`, as the stream's hooks build it."""

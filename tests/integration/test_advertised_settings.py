@@ -22,6 +22,7 @@ import fsspec
 import jsonschema
 import pytest
 
+from tap_contactship.errors import ExitCode
 from tap_contactship.timestamps import canonical
 from tests.catalogs import catalog
 from tests.conftest import (
@@ -156,7 +157,7 @@ def test_stream_maps_that_copy_a_stream_are_refused_in_batch_mode(api, tmp_path)
         api, tmp_path, stream_maps=maps, batch_config=batch_config(tmp_path / "f")
     )
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.CONFIG
     assert error_lines(run) == [
         "tap-contactship: error: invalid config: `stream_maps` make 2 streams of "
         "`calls` (calls, calls_hashed), which BATCH mode cannot write (each BATCH "
@@ -197,7 +198,7 @@ def test_case_4_a_garbled_created_at_that_sorts_in_place_is_an_error(api, tmp_pa
 
     run = cli(api, tmp_path, streams=["calls"])
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.API_FAULT
     assert run.stderr.strip().splitlines()[-1] == (
         "tap-contactship: error: the API returned a `calls.created_at` that is not "
         f"a valid ISO 8601 timestamp in the row with id {garbled['id']!r}: "
@@ -250,7 +251,7 @@ def test_case_5_bad_batch_settings_end_before_any_request(api, tmp_path, change,
 
     run = cli(api, tmp_path, batch_config=setting)
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.CONFIG
     assert error_lines(run) == [f"tap-contactship: error: invalid config: {line}"]
     assert api.requests == []
 
@@ -259,7 +260,7 @@ def test_case_5_a_root_below_a_file_is_refused(api, tmp_path):
     (tmp_path / "a-file").write_text("")
     run = cli(api, tmp_path, batch_config=batch_config(tmp_path / "a-file" / "x"))
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.CONFIG
     assert error_lines(run) == [
         "tap-contactship: error: invalid config: `batch_config.storage.root`: "
         f"{tmp_path / 'a-file'} is a file, not a folder"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 
+from tap_contactship.errors import ExitCode
 from tests.conftest import emitted, run_cli, sync, tap_config, unversioned
 from tests.fake_contactship import trickling
 
@@ -22,7 +23,7 @@ def test_a_trickling_body_is_retried_then_fails_with_one_line(api, tmp_path):
     run = run_cli(config, "--catalog", str(catalog_file(tmp_path)), tmp_path=tmp_path)
     took = time.monotonic() - started
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.UNREACHABLE
     errors = [line for line in run.stderr.splitlines() if "error:" in line]
     assert errors == [run.stderr.strip().splitlines()[-1]], run.stderr
     assert "after 2 attempts" in errors[0]
@@ -69,7 +70,7 @@ def test_a_failed_sync_leaves_no_thread_reading(api):
 
     run = sync(config, streams=["phone_numbers"])
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.UNREACHABLE
     # Pages in flight end at their own deadline: a second, not the trickle's end.
     assert_no_thread_left_behind(grace=2)
 

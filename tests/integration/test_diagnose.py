@@ -13,6 +13,7 @@ import typing as t
 
 import pytest
 
+from tap_contactship.errors import ExitCode
 from tests.conftest import Run, free_port, run_cli, sync
 from tests.fake_contactship import PATHS, FakeContactship, Response
 
@@ -281,12 +282,12 @@ def test_rate_limit_headers_and_one_429_are_reported(api, sleeps):
     assert sleeps.count(0.25) == len(api.requests) - 1  # spaced
 
 
-def test_a_rejected_key_is_one_line_and_exit_1(api):
+def test_a_rejected_key_is_one_line_and_its_exit_code(api):
     organization(api)
 
     run = sync({"api_key": "wrong-key-1234", "api_url": api.url}, "--diagnose")
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.KEY_REJECTED
     assert run.stderr.strip().splitlines() == [
         "tap-contactship: error: the Contactship API rejected the API key (401 "
         "Unauthorized); check `api_key` (env TAP_CONTACTSHIP_API_KEY with "
@@ -296,18 +297,22 @@ def test_a_rejected_key_is_one_line_and_exit_1(api):
 
 
 @pytest.mark.parametrize(
-    ("url", "says"),
+    ("url", "says", "code"),
     [
-        ("{api}/wrong", "failed with 404 Not Found"),
-        ("http://127.0.0.1:{port}", "no response from http://127.0.0.1:"),
+        ("{api}/wrong", "failed with 404 Not Found", ExitCode.API_FAULT),
+        (
+            "http://127.0.0.1:{port}",
+            "no response from http://127.0.0.1:",
+            ExitCode.UNREACHABLE,
+        ),
     ],
 )
-def test_no_answer_at_all_is_one_line_and_exit_1(api, url, says):
+def test_no_answer_at_all_is_one_line_and_its_exit_code(api, url, says, code):
     url = url.format(api=organization(api).url, port=free_port())
 
     run = sync({"api_key": SECRET, "api_url": url}, "--diagnose")
 
-    assert run.exit_code == 1
+    assert run.exit_code == code
     (line,) = run.stderr.strip().splitlines()
     assert line.startswith("tap-contactship: error: GET /")
     assert says in line and "check `api_url`" in line
@@ -318,7 +323,7 @@ def test_no_answer_at_all_is_one_line_and_exit_1(api, url, says):
 def test_a_missing_key_is_one_line_before_any_request(api):
     run = sync({"api_url": organization(api).url}, "--diagnose")
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.CONFIG
     assert run.stderr.startswith("tap-contactship: error: invalid config: ")
     assert "api_key" in run.stderr
     assert api.requests == []
@@ -327,7 +332,7 @@ def test_a_missing_key_is_one_line_before_any_request(api):
 def test_a_bad_format_is_one_line(api):
     run = diagnose(organization(api), "--format=yaml")
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.CONFIG
     assert run.stderr.startswith("tap-contactship: error: --diagnose: argument")
     assert len(run.stderr.strip().splitlines()) == 1
     assert api.requests == []

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from tap_contactship.errors import ExitCode
 from tap_contactship.tap import TapContactship
 from tests.conftest import emitted, sync, tap_config, unversioned
 from tests.fake_contactship import Response
@@ -140,7 +141,7 @@ def test_interrupted_run_resumes_without_losing_calls(api, sleeps):
 
     broken = sync_calls(api, page_size=100, max_retries=2)
 
-    assert broken.exit_code == 1
+    assert broken.exit_code == ExitCode.API_FAULT
     assert len(broken.records("calls")) == 2201  # pages of 101 rows, overlapping by 1
     checkpoint = broken.final_state()  # a STATE is written every 1000 calls
     assert bookmark_of(broken) == emitted(api.calls)[1999]["created_at"]
@@ -291,7 +292,7 @@ def test_a_garbled_timestamp_is_one_clear_error(api):
 
     run = sync_calls(api)
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.API_FAULT
     assert run.stderr.strip().splitlines()[-1] == (
         "tap-contactship: error: the API returned a `calls.created_at` that is not "
         f"a valid ISO 8601 timestamp in the row with id {api.calls[1]['id']!r}: "
@@ -304,7 +305,7 @@ def test_a_corrupt_bookmark_is_one_clear_error(api):
 
     run = sync_calls(api, state=state_at("not-a-date"))
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.CONFIG
     assert (
         "the state's `calls` bookmark is not a timestamp" in run.stderr.splitlines()[-1]
     )
@@ -334,7 +335,7 @@ def test_a_garbled_timestamp_in_another_field_names_it(api):
 
     run = sync_calls(api)
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.API_FAULT
     assert run.stderr.strip().splitlines()[-1] == (
         "tap-contactship: error: the API returned a `calls.finished_at` that is not "
         f"a valid ISO 8601 timestamp in the row with id {api.calls[1]['id']!r}: "
