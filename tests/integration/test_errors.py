@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.utils
 import time
 
 import pytest
@@ -77,55 +76,6 @@ def test_wrong_api_url_path_gives_404_hint(api):
     assert_one_clear_error(
         run, ExitCode.API_FAULT, "404", "/api/v1/phone-numbers", "check `api_url`"
     )
-
-
-def test_retry_after_seconds_is_honoured_exactly(api, sleeps):
-    api.seed_phone_numbers(5)
-    api.script = [
-        Response(429, b"slow down", {"Retry-After": "7"}),
-        Response(429, b"slow down", {"Retry-After": "2"}),
-    ]
-
-    run = sync_numbers(tap_config(api))
-
-    assert run.exit_code == 0, run.stderr
-    assert sleeps == [7.0, 2.0]
-    assert len(run.records()) == 5
-    assert "429" in run.stderr and "retrying in 7.0 s" in run.stderr
-
-
-def test_retry_after_http_date_is_honoured(api, sleeps):
-    api.seed_phone_numbers(5)
-    when = email.utils.formatdate(time.time() + 30, usegmt=True)
-    api.script = [Response(429, b"", {"Retry-After": when})]
-
-    run = sync_numbers(tap_config(api))
-
-    assert run.exit_code == 0, run.stderr
-    assert len(sleeps) == 1
-    assert 27 <= sleeps[0] <= 30
-
-
-def test_huge_retry_after_is_capped(api, sleeps):
-    api.seed_phone_numbers(5)
-    api.script = [Response(429, b"", {"Retry-After": "86400"})]
-
-    run = sync_numbers(tap_config(api))
-
-    assert run.exit_code == 0
-    assert sleeps == [300.0]
-
-
-def test_429_without_retry_after_backs_off_exponentially(api, sleeps):
-    api.seed_phone_numbers(5)
-    api.script = [Response(429, b"")] * 4
-
-    run = sync_numbers(tap_config(api))
-
-    assert run.exit_code == 0, run.stderr
-    assert len(sleeps) == 4
-    for attempt, wait in enumerate(sleeps):  # 0.25 s, 1 s, 4 s, 16 s, each jittered
-        assert 0.125 * 4**attempt - 0.01 <= wait <= 0.25 * 4**attempt + 0.01
 
 
 def test_server_errors_retry_then_succeed_without_losing_rows(api, sleeps):

@@ -209,41 +209,6 @@ def test_agents_count_envelope_is_paged(api):
     assert len(record["prompt"]) > 1000
 
 
-def test_contacts_with_working_paging_are_all_read(api, caplog):
-    api.seed(contacts=250)
-
-    run = sync(tap_config(api, page_size=100), streams=["contacts"])
-    assert run.exit_code == 0, run.stderr
-
-    assert unversioned(run.records("contacts")) == emitted(api.contacts)
-    assert "truncated" not in caplog.text
-    # Without a count, the end is a page holding nothing after its anchor.
-    assert len(api.data_requests("/v1/contacts")) == 4
-
-
-def test_contacts_ignoring_paging_warn_of_truncation_once(api, caplog):
-    api.seed(contacts=250)
-    api.contacts_paging = False
-
-    run = sync(tap_config(api, page_size=100), streams=["contacts"])
-
-    assert run.exit_code == 0, run.stderr
-    assert unversioned(run.records("contacts")) == emitted(api.contacts[:100])
-    assert "may be truncated at 100 rows" in caplog.text
-    assert len(api.data_requests("/v1/contacts")) == 2
-
-
-def test_small_contact_list_without_paging_is_complete_and_quiet(api, caplog):
-    api.seed(contacts=30)
-    api.contacts_paging = False
-
-    run = sync(tap_config(api, page_size=100), streams=["contacts"])
-    assert run.exit_code == 0, run.stderr
-
-    assert unversioned(run.records("contacts")) == emitted(api.contacts)
-    assert "truncated" not in caplog.text
-
-
 def test_contact_ids_are_opaque_strings(api):
     api.seed(contacts=2)
 
