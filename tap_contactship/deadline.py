@@ -29,6 +29,9 @@ import urllib3.poolmanager
 
 from tap_contactship.errors import ResponseDeadlineError
 
+#: requests' per-read timeout, in deadlines: for sockets no watch can reach.
+BACKSTOP = 2
+
 #: The watch of the response this thread is waiting for, if any.
 _current = threading.local()
 _mounting = threading.Lock()
@@ -155,11 +158,18 @@ def send(
     timer.start()
     try:
         response = session.send(
-            request, timeout=timeout, allow_redirects=allow_redirects, stream=True
+            request,
+            # The deadline decides, silent server or slow; requests' own limit
+            # per read only backs it up, later, so the two never race.
+            timeout=(timeout, BACKSTOP * timeout),
+            allow_redirects=allow_redirects,
+            stream=True,
         )
         response.content  # noqa: B018 (reads the body)
     except (requests.exceptions.RequestException, OSError) as exc:
-        if not watch.expired:
+        # Without a socket to cut, the failure is the connect's own (a refusal,
+        # requests' connect timeout), whenever it came.
+        if not (watch.expired and watch.sockets):
             raise
         raise ResponseDeadlineError(late(timeout)) from exc
     finally:
