@@ -362,12 +362,12 @@ def s3_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         server.stop()
 
 
-def test_case_6_s3_files_open_with_the_sdk_reader(api, s3_bucket):
+def test_case_6_s3_files_open_with_the_sdk_reader(api, s3_bucket, tmp_path):
     seeded(api)
     root = f"{s3_bucket}/runs/today"
     setting = batch_config(root, "gzip", size=9, prefix="contactship-")
 
-    run = sync(tap_config(api, page_size=7, batch_config=setting), streams=STREAMS)
+    run = cli(api, tmp_path, batch_config=setting)  # the command, S3 from its env
     as_records = sync(tap_config(api, page_size=7), streams=STREAMS)
 
     assert run.exit_code == 0, run.stderr
