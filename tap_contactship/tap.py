@@ -13,6 +13,7 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_contactship import streams
+from tap_contactship.batch_settings import batch_map_problems
 from tap_contactship.errors import ConfigError
 from tap_contactship.output import BufferedSingerWriter
 from tap_contactship.reads import WholeReads, WholeReadsStream
@@ -20,7 +21,6 @@ from tap_contactship.redaction import install_redaction, register_secret
 from tap_contactship.settings import (
     DEFAULT_API_URL,
     DEFAULT_USER_AGENT,
-    batch_map_problems,
     describe_sdk_errors,
     env_problems,
     extra_problems,
