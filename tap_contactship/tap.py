@@ -255,8 +255,12 @@ class TapContactship(Tap):
 
     @override
     def discover_streams(self) -> list[Stream]:
+        writer = self.message_writer
+        batch_rows = (
+            writer.note_batch_rows if isinstance(writer, BufferedSingerWriter) else None
+        )
         found: list[Stream] = [
-            stream_class(tap=self, reads=self.whole_reads)
+            stream_class(tap=self, reads=self.whole_reads, batch_rows=batch_rows)
             for stream_class in streams.STREAMS
         ]
         return [*found, WholeReadsStream(self, self.whole_reads)]
