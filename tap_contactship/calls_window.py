@@ -2,8 +2,18 @@
 
 Calls change after they are created (status, result, analysis and recording
 arrive later) and the API has no `updated_at`, so a run that starts after a
-finished one re-reads the `calls_lookback_days` before its bookmark. A run
-that resumes an interrupted one continues where that one stopped instead.
+finished one re-reads the `calls_lookback_days` before its bookmark.
+
+A run that resumes an interrupted one continues where that one stopped. The
+SDK's state tells them apart: while a sorted stream is read, its STATEs carry
+the newest call handed over (`replication_key_value`) and the SDK's
+`starting_replication_value`, which only the end of the stream's sync removes.
+A state that still has it is an interrupted run's (`Interrupted` notes which,
+from the state the run was given, before the SDK overwrites the marker): the
+next run reads from that call on (the calls created at that instant again,
+and the day before over HTTP, as `date_from` has day precision), with no
+look-back. Its own STATEs carry the marker again until it finishes, so however
+often a sync is cut, each run continues from the last STATE.
 """
 
 from __future__ import annotations
@@ -105,3 +115,43 @@ def window_start(
         return floor
     start = bookmark_time(bookmark) - lookback
     return max(start, floor) if floor else start
+
+
+#: The SDK's marker of a stream whose sync has not finished (its name in
+#: `singer_sdk.helpers._state`, a private module).
+STARTING = "starting_replication_value"
+
+
+class Interrupted:
+    """The streams whose input state is an interrupted run's."""
+
+    def __init__(self) -> None:
+        """No stream, until a state is loaded."""
+        self.streams: set[str] = set()
+
+    def load(self, state: dict[str, t.Any]) -> None:
+        """Note the streams of `state` (a STATE's value) that had not finished."""
+        for name, stream_state in (state.get("bookmarks") or {}).items():
+            if isinstance(stream_state, dict) and STARTING in stream_state:
+                self.streams.add(name)
+
+
+def run_start(
+    bookmark: t.Any,
+    *,
+    interrupted: bool,
+    lookback: timedelta,
+    start_date: str | None,
+) -> datetime | None:
+    """The earliest `created_at` a run emits.
+
+    Where an interrupted run stopped, else the look-back window (`window_start`).
+
+    Raises:
+        APIError: The state's bookmark is not a timestamp.
+    """
+    if not (interrupted and bookmark):
+        return window_start(bookmark, lookback, start_date)
+    resume = bookmark_time(bookmark)
+    floor = parse_timestamp(start_date) if start_date else None
+    return max(resume, floor) if floor else resume

@@ -12,11 +12,12 @@ from singer_sdk.authenticators import APIKeyAuthenticator
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import RemoveRecordTransform
-from singer_sdk.singerlib import Metadata
+from singer_sdk.singerlib import Metadata, StateMessage
 from singer_sdk.streams.rest import PageContext
 
 from tap_contactship import batches, responses
-from tap_contactship.errors import APIError
+from tap_contactship.calls_window import Interrupted
+from tap_contactship.errors import APIError, SyncInterruptedError
 from tap_contactship.fields import Fields
 from tap_contactship.output import WholeListVersion
 from tap_contactship.pagination import OverlapOffsetPaginator, PageToken
@@ -32,7 +33,13 @@ from tap_contactship.retry import (
     throttle_pause,
 )
 from tap_contactship.throttle import Throttle
-from tap_contactship.transport import PageClient, Requests, RetryPolicy, duration
+from tap_contactship.transport import (
+    PageClient,
+    Requests,
+    RetryPolicy,
+    duration,
+    page_params,
+)
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -78,10 +85,15 @@ class ContactshipStream(RESTStream[PageToken]):
         *args: t.Any,
         reads: WholeReads | None = None,
         batch_rows: Callable[[str, int], None] | None = None,
+        interrupted: Interrupted | None = None,
         **kwargs: t.Any,
     ) -> None:
-        """`reads` collects whole lists; `batch_rows(url, rows)` hears of each file."""
+        """`reads` collects whole lists; `batch_rows(url, rows)` hears of each file.
+
+        `interrupted`: the streams whose input state is an interrupted run's.
+        """
         super().__init__(tap, *args, **kwargs)
+        self.interrupted = interrupted or Interrupted()
         self._owner = tap
         self.reads = reads if reads is not None else WholeReads()
         self.batch_rows = batch_rows or (lambda _url, _rows: None)
@@ -130,9 +142,9 @@ class ContactshipStream(RESTStream[PageToken]):
     def get_url_params(
         self, context: Context | None, next_page_token: PageToken | None
     ) -> dict[str, t.Any]:
-        # Paging is the list read's (`transport.page_params`): it asks once,
-        # without a token, and adds each page's offset itself.
-        return {}
+        # A list read asks once, without a token, and adds each page's
+        # parameters itself (`Requests.at`).
+        return {} if next_page_token is None else page_params(next_page_token)
 
     def selection(self, context: Context | None) -> Selection:  # noqa: ARG002
         """Which rows of the list this run emits (a new object per list read)."""
@@ -193,7 +205,13 @@ class ContactshipStream(RESTStream[PageToken]):
 
     @override
     def request_records(self, context: Context | None) -> Iterable[Row]:
-        outcome = yield from rows_of(self.read_list(context).pages())
+        try:
+            outcome = yield from rows_of(self.read_list(context).pages())
+        except SyncInterruptedError:
+            # Between pages: every record handed over is in the state, which a
+            # STATE says now, so the next run resumes right here.
+            self._owner.write_message(StateMessage(value=self._owner.state))
+            raise
         # Reached after the SDK wrote the last record: only a list read whole
         # lets a target retire the rows it did not contain.
         if not outcome.complete:

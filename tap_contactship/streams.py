@@ -9,7 +9,7 @@ from datetime import timedelta
 from singer_sdk import typing as th
 
 from tap_contactship import responses
-from tap_contactship.calls_window import CallsWindow, window_start
+from tap_contactship.calls_window import CallsWindow, run_start
 from tap_contactship.client import ContactshipStream
 from tap_contactship.reads import READ_VERSION_PROPERTY
 
@@ -76,16 +76,18 @@ class CallsStream(ContactshipStream):
     """Every call, incremental on `created_at` (`GET /v1/calls`).
 
     Calls change after they are created (status, result, analysis and recording
-    arrive later) and the API has no `updated_at`, so each run re-reads the
-    `calls_lookback_days` before its bookmark and emits those calls again; the
-    primary key lets targets upsert them.
+    arrive later) and the API has no `updated_at`, so a run that starts after a
+    finished one re-reads the `calls_lookback_days` before its bookmark and
+    emits those calls again; the primary key lets targets upsert them. A run
+    that resumes an interrupted one continues where it stopped instead (see
+    calls_window.py).
     """
 
     name = "calls"
     path = "/calls"
     replication_key = "created_at"
     is_sorted = True
-    # A STATE every thousand calls makes an interrupted first sync resumable.
+    # A STATE every thousand calls, and one when a signal stops the sync.
     STATE_MSG_FREQUENCY = 1000
     canonical_fields = ("created_at",)
 
@@ -131,11 +133,14 @@ class CallsStream(ContactshipStream):
 
     @override
     def selection(self, context: Context | None) -> CallsWindow:
-        """The calls from the window start on (see calls_window.py)."""
-        lookback = timedelta(days=float(self.config["calls_lookback_days"]))
-        bookmark = self.stream_state.get("replication_key_value")
-        start_date = self.config.get("start_date")
-        return CallsWindow(window_start(bookmark, lookback, start_date))
+        """The calls from where this run starts on (see calls_window.py)."""
+        start = run_start(
+            self.stream_state.get("replication_key_value"),
+            interrupted=self.name in self.interrupted.streams,
+            lookback=timedelta(days=float(self.config["calls_lookback_days"])),
+            start_date=self.config.get("start_date"),
+        )
+        return CallsWindow(start)
 
     @property
     @override

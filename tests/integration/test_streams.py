@@ -143,6 +143,8 @@ def test_interrupted_run_resumes_without_losing_calls(api, sleeps):
     assert broken.exit_code == 1
     assert len(broken.records("calls")) == 2201  # pages of 101 rows, overlapping by 1
     checkpoint = broken.final_state()  # a STATE is written every 1000 calls
+    # The SDK's marker says the run did not finish: the next one resumes.
+    assert "starting_replication_value" in checkpoint["bookmarks"]["calls"]
     assert bookmark_of(broken) == emitted(api.calls)[1999]["created_at"]
 
     api.hooks.clear()
@@ -151,9 +153,10 @@ def test_interrupted_run_resumes_without_losing_calls(api, sleeps):
     assert resumed.exit_code == 0, resumed.stderr
     delivered = set(broken.ids("calls")) | set(resumed.ids("calls"))
     assert delivered == {c["id"] for c in api.calls}
-    # It did not start over: 600 new calls plus one day of look-back, both ends
-    # inclusive (145 calls ten minutes apart).
-    assert len(resumed.records("calls")) == 600 + 145
+    # It continued where the broken run's last STATE was: the 600 calls after
+    # it and the one that STATE names, no look-back.
+    assert len(resumed.records("calls")) == 600 + 1
+    assert bookmark_of(resumed) == emitted(api.calls)[-1]["created_at"]
 
 
 def test_transcripts_are_requested_only_when_enabled(api):

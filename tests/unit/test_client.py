@@ -205,8 +205,9 @@ def test_a_page_nobody_wants_any_more_is_not_requested(requests_mock):
     stopped.set()
     prepared = requests.Request("GET", URL).prepare()
 
+    client = stream().read_list(None).client
+    client.stopped = stopped
+
     with pytest.raises(FetchAbandonedError):
-        client = stream().read_list(None).client
-        client.stopped = stopped
         client.send(prepared)
     assert requests_mock.call_count == 0
