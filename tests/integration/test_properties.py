@@ -48,6 +48,7 @@ from tests.worlds import (
     check_records,
     check_requests,
     cut_after_state,
+    interrupted,
     seconds_apart,
     worlds,
 )
@@ -455,7 +456,11 @@ class Organization(RuleBasedStateMachine):
 
 def window_start_of(state: dict | None, lookback_days: float) -> datetime | None:
     mark = bookmark(state)
-    return None if mark is None else instant(mark) - timedelta(days=lookback_days)
+    if mark is None:
+        return None
+    if interrupted(state):  # resumed where it stopped: no look-back
+        return instant(mark)
+    return instant(mark) - timedelta(days=lookback_days)
 
 
 Organization.TestCase.settings = settings(stateful_step_count=12)
