@@ -44,7 +44,7 @@ from contactship_orchestrate.organizations import (
 
 ORGANIZATIONS = load_organizations()
 BY_NAME = {org.name: org for org in ORGANIZATIONS}
-#: The loader every client writes with (the README says why not DuckDB).
+#: The loader every client writes with (docs/orchestration.md says why not DuckDB).
 LOADER = os.environ.get("CONTACTSHIP_LOADER", "target-postgres")
 #: The warehouse it writes to: the dbt target and the raw assets' kind.
 WAREHOUSE = "postgres" if LOADER == "target-postgres" else "duckdb"
