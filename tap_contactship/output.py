@@ -32,6 +32,7 @@ from decimal import Decimal
 
 import orjson
 from singer_sdk.io_base import SingerWriter
+from singer_sdk.mapper import RemoveRecordTransform
 from singer_sdk.singerlib import (
     ActivateVersionMessage,
     RecordMessage,
@@ -39,6 +40,7 @@ from singer_sdk.singerlib import (
 )
 
 if t.TYPE_CHECKING:
+    from singer_sdk.mapper import StreamMap
     from singer_sdk.singerlib.encoding.simple import Message
 
 
@@ -73,6 +75,17 @@ class WholeListVersion(ActivateVersionMessage):
     def __init__(self, stream: str, version: int) -> None:
         """Activate `version` of `stream`."""
         super().__init__(stream=stream, version=version)
+
+
+def whole_list_versions(
+    stream_maps: list[StreamMap], version: int
+) -> list[WholeListVersion]:
+    """One ACTIVATE_VERSION per output of a stream, as the SDK writes its own."""
+    return [
+        WholeListVersion(stream_map.stream_alias, version)
+        for stream_map in stream_maps
+        if not isinstance(stream_map, RemoveRecordTransform)
+    ]
 
 
 @dataclass
