@@ -17,11 +17,8 @@ need no sleeping and read the waits off a fake clock.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import socket
 import threading
-import time
 import typing as t
 from dataclasses import dataclass
 
@@ -29,12 +26,11 @@ import requests
 from singer_sdk import metrics
 from singer_sdk.exceptions import RetriableAPIError
 
-from tap_contactship import responses
+from tap_contactship import deadline, responses
 from tap_contactship.errors import (
     APIError,
     FetchAbandonedError,
     MalformedResponseError,
-    ResponseDeadlineError,
 )
 from tap_contactship.responses import MalformedBodyError, Page
 from tap_contactship.retry import NETWORK_ERRORS, Clock, is_retriable
@@ -170,14 +166,12 @@ class PageClient:
         self.throttle.wait()
         if self.stopped.is_set():
             raise FetchAbandonedError
-        deadline = time.monotonic() + self.timeout
-        response = self.session.send(
+        response = deadline.send(
+            self.session,
             request,
             timeout=self.timeout,
             allow_redirects=self.allow_redirects,
-            stream=True,
         )
-        read_by(response, deadline, self.timeout)
         try:
             page = self.judge(response)
         except MalformedBodyError as exc:
@@ -213,39 +207,3 @@ def duration(
         tags=tags,
     )
     metrics.log(logger, point)
-
-
-def read_by(response: requests.Response, deadline: float, timeout: float) -> None:
-    """Read the whole body before `deadline` (`time.monotonic`), or fail.
-
-    requests' `timeout` bounds each socket read, not the response: a body that
-    trickles a few bytes at a time would never time out. A timer shuts the
-    connection down at the deadline, which ends the read in progress.
-
-    Raises:
-        ResponseDeadlineError: The body was still arriving at the deadline
-            (retried like a timeout).
-    """
-    expired = threading.Event()
-
-    def cut() -> None:
-        expired.set()
-        connection = getattr(response.raw, "connection", None)
-        sock = getattr(connection, "sock", None)
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    timer = threading.Timer(max(0.0, deadline - time.monotonic()), cut)
-    timer.daemon = True
-    timer.start()
-    try:
-        response.content  # noqa: B018 (reads the body)
-    except (requests.exceptions.RequestException, OSError) as exc:
-        if not expired.is_set():
-            raise
-        msg = f"the response took longer than request_timeout ({timeout:g} s)"
-        raise ResponseDeadlineError(msg) from exc
-    finally:
-        timer.cancel()
-        timer.join()
