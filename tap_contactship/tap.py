@@ -14,6 +14,7 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from tap_contactship import streams
 from tap_contactship.batch_settings import batch_map_problems
+from tap_contactship.calls_window import Interrupted
 from tap_contactship.errors import ConfigError
 from tap_contactship.output import BufferedSingerWriter
 from tap_contactship.reads import WholeReads, WholeReadsStream
@@ -255,10 +256,30 @@ class TapContactship(Tap):
         """The lists this run read whole."""
         return WholeReads()
 
+    @cached_property
+    def interrupted(self) -> Interrupted:
+        """The streams whose input state is an interrupted run's."""
+        return Interrupted()
+
+    @override
+    def load_state(self, state: dict[str, t.Any]) -> None:
+        super().load_state(state)
+        # Read before the sync overwrites the SDK's marker of an unfinished run.
+        self.interrupted.load(state)
+
     @override
     def discover_streams(self) -> list[Stream]:
+        writer = self.message_writer
+        batch_rows = (
+            writer.note_batch_rows if isinstance(writer, BufferedSingerWriter) else None
+        )
         found: list[Stream] = [
-            stream_class(tap=self, reads=self.whole_reads)
+            stream_class(
+                tap=self,
+                reads=self.whole_reads,
+                batch_rows=batch_rows,
+                interrupted=self.interrupted,
+            )
             for stream_class in streams.STREAMS
         ]
         return [*found, WholeReadsStream(self, self.whole_reads)]
