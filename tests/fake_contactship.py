@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import signal
 import socket
 import sys
@@ -312,12 +313,13 @@ class Response:
     status: int
     body: bytes | str = b""
     headers: dict[str, str] = field(default_factory=dict)
-    #: Seconds between two `TRICKLE_BYTES` of the body (0: all at once), after
+    #: Seconds between two `trickle_bytes` of the body (0: all at once), after
     #: the status and headers went out at once: a server that is slow, not down.
     trickle: float = 0.0
+    trickle_bytes: int = 4
 
 
-#: Bytes of a trickling body sent at a time.
+#: Bytes of a trickling body sent at a time, unless the response says.
 TRICKLE_BYTES = 4
 
 
@@ -865,6 +867,104 @@ def trickling(seconds: float, *, path: str = "/v1/calls", times: int = 0) -> Hoo
     return hook
 
 
+#: What chaos mode can do to a data request, as `Chaos.faults` names them.
+CHAOS_FAULTS = ("500", "reset", "429", "cut", "trickle")
+
+
+@dataclass
+class Chaos:
+    """Faults and data changes at random, the same ones again for the same seed.
+
+    Each data request draws from a generator seeded by the seed, the request
+    (path and parameters) and how many times that request came before, so a
+    retry draws anew and concurrent requests arriving in another order draw
+    the same as before.
+    """
+
+    #: Share of data requests answered with one of `faults` instead.
+    rate: float = 0.03
+    seed: int = 0
+    faults: tuple[str, ...] = CHAOS_FAULTS
+    retry_after: str = "1"
+    #: A trickled body: this many bytes every `trickle_seconds`.
+    trickle_bytes: int = 2048
+    trickle_seconds: float = 0.002
+    #: Share of data requests before which the data changes: a call is
+    #: created, a recent call changes, a phone number is added or released.
+    changes: float = 0.0
+    #: The changes made so far, by kind (`created`, `changed`, `added`, `released`).
+    made: dict[str, int] = field(default_factory=dict)
+
+
+def chaos(settings: Chaos) -> Hook:
+    """A hook that misbehaves as `settings` says (see `Chaos`)."""
+    seen_before: dict[str, int] = {}
+
+    def hook(api: FakeContactship, seen: Seen) -> Response | None:
+        key = (
+            seen.path
+            + "?"
+            + "&".join(f"{k}={v}" for k, v in sorted(seen.params.items()))
+        )
+        count = seen_before[key] = seen_before.get(key, 0) + 1
+        draw = random.Random(f"{settings.seed}|{key}|{count}")
+        if draw.random() < settings.changes:
+            kind = churn(api, draw)
+            settings.made[kind] = settings.made.get(kind, 0) + 1
+        if draw.random() >= settings.rate:
+            return None
+        fault = draw.choice(settings.faults)
+        if fault == "500":
+            return Response(500, b'{"message": "Internal error"}')
+        if fault == "reset":
+            return DROP
+        if fault == "429":
+            return Response(
+                429,
+                b'{"message": "Too many requests"}',
+                {"Retry-After": settings.retry_after},
+            )
+        try:
+            real = api.serve(seen)
+        except Rejected as rejected:
+            real = rejected.response
+        if fault == "cut":
+            return Response(real.status, real.body[: len(real.body) // 2], real.headers)
+        return Response(
+            real.status,
+            real.body,
+            real.headers,
+            trickle=settings.trickle_seconds,
+            trickle_bytes=settings.trickle_bytes,
+        )
+
+    return hook
+
+
+def churn(api: FakeContactship, draw: random.Random) -> str:
+    """One change a working organization makes between two pages; its kind."""
+    kind = draw.choice(("created", "created", "changed", "added", "released"))
+    with api.lock:
+        if kind == "created" or (kind == "changed" and not api.calls):
+            latest = max((_created(row) for row in api.calls[-50:]), default=EPOCH)
+            api.calls.append(
+                make_call(len(api.calls), created=latest + timedelta(minutes=1))
+            )
+            api.touch()
+            return "created"
+        if kind == "changed":
+            row = api.calls[-1 - draw.randrange(min(len(api.calls), 100))]
+            row["call_status"], row["call_result"] = "completed", "answered"
+            row["duration"] = int(row["duration"]) + 1
+            api.touch()
+            return "changed"
+        if kind == "released" and api.phone_numbers:
+            api.release_phone_number(draw.randrange(len(api.phone_numbers)))
+            return "released"
+        api.add_phone_number()
+        return "added"
+
+
 class _Server(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that hung up (a page fetched ahead and abandoned, a tap
@@ -919,9 +1019,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
             return
         self.wfile.flush()
-        for start in range(0, len(body), TRICKLE_BYTES):
+        step = response.trickle_bytes
+        for start in range(0, len(body), step):
             time.sleep(response.trickle)
-            self.wfile.write(body[start : start + TRICKLE_BYTES])
+            self.wfile.write(body[start : start + step])
             self.wfile.flush()
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -970,6 +1071,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--every-nth-500", type=int, default=0, metavar="N", help="0: never"
     )
+    parser.add_argument(
+        "--chaos-rate",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="chaos mode: this share of requests fail (500, reset, 429, cut body, "
+        "trickle)",
+    )
+    parser.add_argument(
+        "--chaos-changes",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="chaos mode: data changes before this share of requests",
+    )
+    parser.add_argument("--chaos-seed", type=int, default=0, help="chaos mode's seed")
     args = parser.parse_args(argv)
 
     api = FakeContactship(
@@ -988,8 +1105,20 @@ def main(argv: list[str] | None = None) -> None:
         api.seed(calls=args.calls, agents=args.agents, contacts=args.contacts)
     api.transcript_turns = args.transcript_turns
     api.max_limit = args.max_limit
-    api.frozen = True
+    # Rows encoded once cannot change: chaos mode's changes need them live.
+    api.frozen = not args.chaos_changes
     api.warm()
+    if args.chaos_rate or args.chaos_changes:
+        api.hooks.append(
+            chaos(
+                Chaos(
+                    rate=args.chaos_rate,
+                    seed=args.chaos_seed,
+                    changes=args.chaos_changes,
+                    retry_after=args.retry_after,
+                )
+            )
+        )
     api.hooks.append(
         faults(
             every_429=args.every_nth_429,
