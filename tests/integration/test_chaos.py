@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,13 +17,13 @@ from tests.fake_contactship import (
 )
 
 
-def answers(seed: int, rate: float, changes: float, requests: int) -> list[tuple]:
+def answers(seed: int, rate: float, changes: float, requests: int) -> list[tuple[Any, ...]]:
     """What a fresh chaotic API answers to the same paged reads, in order."""
     api = FakeContactship(phone_numbers=300)
     api.seed(calls=300)
     settings_ = Chaos(rate=rate, seed=seed, changes=changes)
     api.hooks.append(chaos(settings_))
-    out = []
+    out: list[tuple[Any, ...]] = []
     for n in range(requests):
         path = "/v1/calls" if n % 2 else "/v1/phone-numbers"
         params = {"limit": "11", "offset": str(10 * (n % 7)), "order": "asc"}
@@ -51,7 +52,7 @@ def test_every_fault_comes_at_about_the_rate_asked():
     assert 0.25 < (len(seen) - kinds[200]) / len(seen) < 0.35, kinds
 
 
-def cut_bodies(seen: list[tuple]) -> int:
+def cut_bodies(seen: list[tuple[Any, ...]]) -> int:
     """200 answers shorter than the longest answer to that page (it repeats every 14)."""
     longest: dict[int, int] = {}
     for n, (status, size, _) in enumerate(seen):
