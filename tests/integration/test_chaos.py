@@ -17,7 +17,9 @@ from tests.fake_contactship import (
 )
 
 
-def answers(seed: int, rate: float, changes: float, requests: int) -> list[tuple[Any, ...]]:
+def answers(
+    seed: int, rate: float, changes: float, requests: int
+) -> list[tuple[Any, ...]]:
     """What a fresh chaotic API answers to the same paged reads, in order."""
     api = FakeContactship(phone_numbers=300)
     api.seed(calls=300)
