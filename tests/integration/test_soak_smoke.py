@@ -46,7 +46,7 @@ def test_a_minute_of_kills_and_faults_loses_no_call():
 
 def test_the_checks_catch_a_row_twice_a_lost_row_and_an_invented_one():
     soak = soak_module()
-    checker = soak.Soak(api=None, settings=None, work=ROOT, page_size=10)
+    checker = soak.Soak(api=None, settings=None, work=ROOT, page_size=10, batch_size=10)
     run = soak.Run(number=1, mode="RECORD")
     run.full_table = {
         "phone_numbers": Counter({"a": 2, "b": 1, "x": 1}),
