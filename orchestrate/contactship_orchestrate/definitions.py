@@ -47,7 +47,7 @@ BY_NAME = {org.name: org for org in ORGANIZATIONS}
 #: The warehouse each supported loader writes to: the dbt target (a profile
 #: in `transform/profiles`) and the raw assets' kind.
 WAREHOUSES = {"target-postgres": "postgres", "target-duckdb": "duckdb"}
-#: The loader every client writes with (the README says why not DuckDB).
+#: The loader every client writes with (docs/orchestration.md says why not DuckDB).
 LOADER = os.environ.get("CONTACTSHIP_LOADER", "target-postgres")
 if LOADER not in WAREHOUSES:
     raise ValueError(

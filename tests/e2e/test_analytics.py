@@ -10,7 +10,6 @@ a released number, a renamed agent). The incremental marts must then equal a
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -20,9 +19,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import run_benchmark, table_rows
+from tests.documentation import queries
 from tests.e2e.conftest import (
     DUCKDB_PYTHON,
-    ROOT,
     Meltano,
     agency,
     duckdb_rows,
@@ -378,14 +377,6 @@ def three_runs_then_full_refresh(
     assert snapshot(query) == incremental
 
 
-def readme_sql() -> list[str]:
-    """The statements of the README's SQL examples."""
-    readme = (ROOT / "README.md").read_text()
-    blocks = re.findall(r"```sql\n(.*?)```", readme, re.S)
-    statements = [s.strip() for block in blocks for s in block.split(";")]
-    return [statement for statement in statements if "select" in statement]
-
-
 def duckdb_execute(path: Any, sql: str) -> None:
     script = "import duckdb, sys\nduckdb.connect(sys.argv[1]).execute(sys.argv[2])\n"
     subprocess.run([str(DUCKDB_PYTHON), "-c", script, str(path), sql], check=True)
@@ -405,8 +396,8 @@ def test_duckdb_marts_match_the_api_and_a_full_refresh(meltano: Meltano, org):
     # target-duckdb ignores ACTIVATE_VERSION; the released number leaves anyway.
     three_runs_then_full_refresh(meltano, org, query, tasks, env)
 
-    # The README's example questions run as written.
-    for statement in readme_sql():
+    # The documentation's example questions run as written.
+    for statement in queries():
         duckdb_rows(warehouse, statement)
 
     # Phone numbers last loaded three days ago: the build warns, and

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from tap_contactship.tap import TapContactship
+from tests.documentation import between_markers
 from tests.e2e.conftest import (
-    ROOT,
     Meltano,
     agency,
     copy_of_the_project,
@@ -164,11 +164,9 @@ def field_kind(schema: dict) -> str:
 
 
 def readme_column_types() -> dict[str, dict[str, str]]:
-    """The README's table: each field kind's type per warehouse (first word)."""
-    text = (ROOT / "README.md").read_text()
-    table = text.split("<!-- column-types:start -->")[1].split(
-        "<!-- column-types:end -->"
-    )[0]
+    """The documented table (docs/loading-elsewhere.md): each field kind's
+    type per warehouse (first word)."""
+    table = between_markers("column-types")
     lines = [line.split("|")[1:-1] for line in table.strip().splitlines()]
     warehouses = [cell.split()[0] for cell in lines[0][2:]]
     return {

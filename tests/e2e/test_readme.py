@@ -1,4 +1,4 @@
-"""Every command the README shows, exactly as written, in a fresh clone.
+"""Every command the README and docs/ show, exactly as written, in a fresh clone.
 
 The commands run one after another in one shell, as a reader would type them,
 in a copy of the files git tracks (what a clone holds: no `.venv`, no
@@ -12,7 +12,6 @@ the few it skips `.ci/run` runs as written, on its own fresh clone.
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import subprocess
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.documentation import commands, queries
 from tests.e2e.conftest import (
     ROOT,
     copy_of_the_project,
@@ -42,44 +42,20 @@ NOT_RUN_HERE = {
 MARK = "::readme-command::"
 
 
-def readme_commands(text: str) -> list[str]:
-    """The commands of every ```bash block, continuation lines joined."""
-    commands = []
-    for block in re.findall(r"```bash\n(.*?)```", text, flags=re.DOTALL):
-        pending = ""
-        for line in block.splitlines():
-            if line.rstrip().endswith("\\"):
-                pending += line.rstrip()[:-1] + " "
-                continue
-            command = (pending + line).strip()
-            pending = ""
-            if command and not command.startswith("#"):
-                commands.append(command)
-    return commands
-
-
-def readme_queries(text: str) -> list[str]:
-    """The statements of every ```sql block."""
-    statements = []
-    for block in re.findall(r"```sql\n(.*?)```", text, flags=re.DOTALL):
-        statements += [s.strip() for s in block.split(";") if s.strip()]
-    return statements
-
-
 def test_the_readme_is_parsed_into_commands():
-    commands = readme_commands((ROOT / "README.md").read_text())
+    shown = commands()
 
-    assert commands[:2] == ["bash scripts/sync.sh", "bash .ci/run"]
-    assert "meltano run tap-contactship target-duckdb" in commands
-    assert len(commands) >= 15
+    assert shown[:2] == ["bash scripts/sync.sh", "bash .ci/run"]
+    assert "meltano run tap-contactship target-duckdb" in shown
+    assert len(shown) >= 15
 
 
 def test_every_command_skipped_here_is_in_the_readme_and_run_by_ci():
-    commands = readme_commands((ROOT / "README.md").read_text())
+    shown = commands()
     ci = (ROOT / ".ci/run").read_text()
 
     for command in NOT_RUN_HERE:
-        assert command in commands, command
+        assert command in shown, command
         assert command == "bash .ci/run" or command in ci, command
 
 
@@ -102,13 +78,9 @@ def org() -> Iterator[FakeContactship]:
 def test_every_readme_command_runs_as_written_in_a_fresh_clone(
     installed_meltano, fresh_clone, org, postgres
 ):
-    commands = [
-        c
-        for c in readme_commands((fresh_clone / "README.md").read_text())
-        if c not in NOT_RUN_HERE
-    ]
+    to_run = [c for c in commands(fresh_clone) if c not in NOT_RUN_HERE]
     script = "set -euo pipefail\n" + "".join(
-        f"echo {shlex.quote(MARK + c)} >&2\n{c}\n" for c in commands
+        f"echo {shlex.quote(MARK + c)} >&2\n{c}\n" for c in to_run
     )
     environment = {
         key: value
@@ -149,7 +121,7 @@ def test_every_readme_command_runs_as_written_in_a_fresh_clone(
         f"README command failed: {ran[-1] if ran else '?'}\n"
         f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     )
-    assert ran == commands
+    assert ran == to_run
     assert "Traceback" not in result.stderr
 
     # What the commands said they would do, they did.
@@ -164,9 +136,9 @@ def test_every_readme_command_runs_as_written_in_a_fresh_clone(
     assert (fresh_clone / ".env").read_text().count("TAP_CONTACTSHIP_API_KEY") == 1
 
     # And every example query runs on the analytics tables the commands built.
-    queries = readme_queries((fresh_clone / "README.md").read_text())
-    assert len(queries) >= 4
-    for query in queries:
+    examples = queries(fresh_clone)
+    assert len(examples) >= 4
+    for query in examples:
         duckdb_rows(warehouse, query)
     assert duckdb_rows(warehouse, "select count(*) from analytics.fct_calls") == [[200]]
 
@@ -208,9 +180,9 @@ def test_the_demo_answers_every_readme_query(installed_meltano, tmp_path):
 
     assert demo.returncode == 0, demo.stderr[-3000:]
     warehouse = clone / "output/demo/warehouse.duckdb"
-    queries = readme_queries((clone / "README.md").read_text())
-    assert len(queries) >= 8
-    empty = [query for query in queries if not duckdb_rows(warehouse, query)]
+    examples = queries(clone)
+    assert len(examples) >= 8
+    empty = [query for query in examples if not duckdb_rows(warehouse, query)]
     assert empty == [], "\n\n".join(empty)
     statuses = duckdb_rows(
         warehouse, "select distinct call_status from analytics.fct_calls"

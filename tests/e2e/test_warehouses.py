@@ -233,7 +233,7 @@ def test_bigquery_holds_every_row_once(api, tmp_path, bigquery_emulator):
 
     # z3 ignores ACTIVATE_VERSION: the released number stays, with the version
     # of the last run that listed it, older than every listed number's. The
-    # dbt staging models keep the newest version (README, "Loading elsewhere").
+    # dbt staging models keep the newest version (docs/loading-elsewhere.md).
     numbers = {row["id"]: row for row in read(warehouse, "phone_numbers")}
     newest = max(int(row["_sdc_table_version"]) for row in numbers.values())
     current = {i for i, r in numbers.items() if int(r["_sdc_table_version"]) == newest}
