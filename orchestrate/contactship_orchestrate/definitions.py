@@ -27,6 +27,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from contactship_orchestrate.executors import executor
 from contactship_orchestrate.meltano_output import (
     TABLES,
     failure_cause,
@@ -313,6 +314,7 @@ def transform_after_loads(
 
 defs = dg.Definitions(
     assets=[contactship_raw, contactship_models],
+    executor=executor(),
     jobs=[load_client, transform],
     schedules=[hourly_loads],
     sensors=[transform_after_loads],
