@@ -27,6 +27,7 @@ and in another shell:
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import random
 import signal
@@ -800,6 +801,9 @@ def _sort_key(value: str) -> tuple[int, datetime | str]:
         return (1, value)
 
 
+# A pure function of the text, cached: filtering 200,000 calls by `date_from`
+# parsed every `created_at` on every request.
+@functools.lru_cache(maxsize=1 << 20)
 def _instant(value: str) -> datetime:
     moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "T"))
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
