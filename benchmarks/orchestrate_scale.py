@@ -66,6 +66,9 @@ def at_scale(clients: int, calls: int, bindir: Path) -> int:
                 )
             apis[name] = api
         env = environment(work, server, apis, bad)
+        # The code location parses the dbt project on import when its manifest
+        # is missing: once here, not in the daemon and the CLI at once.
+        dagster(env, work, "definitions", "validate", *LOCATION)
         daemon = subprocess.Popen(
             [str(DAGSTER / "dagster-daemon"), "run", *LOCATION],
             env=env,
