@@ -62,14 +62,15 @@ def celery(postgres, tmp_path_factory) -> Iterator[dict[str, Any]]:
     processes: list[subprocess.Popen[bytes]] = []
 
     def start(name: str, *command: str) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(
-            command,
-            env=env,
-            cwd=work,
-            stdout=(work / f"{name}.log").open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with (work / f"{name}.log").open("wb") as log:
+            process = subprocess.Popen(
+                command,
+                env=env,
+                cwd=work,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         processes.append(process)
         return process
 
@@ -139,7 +140,8 @@ def celery(postgres, tmp_path_factory) -> Iterator[dict[str, Any]]:
                 name: start(
                     name,
                     *worker,
-                    *("-y", str(work / "worker.yaml"), "-n", f"{name}@%h"),
+                    *("-A", "dagster_celery.app", "-y", str(work / "worker.yaml")),
+                    *("-n", f"{name}@%h"),
                     *("--", "--concurrency=1"),
                 )
                 for name in ("w1", "w2")
@@ -164,16 +166,22 @@ def celery(postgres, tmp_path_factory) -> Iterator[dict[str, Any]]:
 
 def execute(celery: dict[str, Any], client: str) -> subprocess.Popen[bytes]:
     """`dagster job execute` of one client's partition; its steps go to Celery."""
-    return subprocess.Popen(
-        [
-            *(str(DAGSTER / "dagster"), "job", "execute", *LOCATION),
-            *("-j", "load_client", "--tags", json.dumps({"dagster/partition": client})),
-        ],
-        env=celery["env"],
-        cwd=celery["work"],
-        stdout=(celery["work"] / f"run-{client}.log").open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    with (celery["work"] / f"run-{client}.log").open("wb") as log:
+        return subprocess.Popen(
+            [
+                *(str(DAGSTER / "dagster"), "job", "execute", *LOCATION),
+                *(
+                    "-j",
+                    "load_client",
+                    "--tags",
+                    json.dumps({"dagster/partition": client}),
+                ),
+            ],
+            env=celery["env"],
+            cwd=celery["work"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def runs(postgres: dict[str, str]) -> dict[str, tuple[str, str]]:
@@ -208,10 +216,9 @@ def loaded(postgres: dict[str, str], schema: str, table: str) -> int:
 
 def test_runs_spread_over_both_workers_and_each_client_loads_exactly(celery):
     started = [execute(celery, client) for client in CLIENTS]
-    for process in started:
-        assert process.wait(timeout=900) == 0, (
-            celery["work"] / "run-cel_acme.log"
-        ).read_text()[-3000:]
+    for client, process in zip(CLIENTS, started, strict=True):
+        log = celery["work"] / f"run-{client}.log"
+        assert process.wait(timeout=900) == 0, log.read_text()[-3000:]
 
     postgres = celery["postgres"]
     by_client = runs(postgres)
