@@ -119,6 +119,8 @@ def celery(postgres, tmp_path_factory) -> Iterator[dict[str, Any]]:
                 if not k.startswith(("TAP_", "TARGET_", "MELTANO_", "DAGSTER_"))
             },
             **{f"KEY_{name.upper()}": api.api_key for name, api in apis.items()},
+            # `dagster-celery worker start` runs `celery` from PATH.
+            "PATH": f"{DAGSTER}{os.pathsep}{os.environ.get('PATH', '')}",
             "DAGSTER_HOME": str(home),
             "CONTACTSHIP_ORGANIZATIONS": str(work / "organizations.yml"),
             "CONTACTSHIP_DBT_TARGET_PATH": str(work / "dbt"),
@@ -216,9 +218,13 @@ def loaded(postgres: dict[str, str], schema: str, table: str) -> int:
 
 def test_runs_spread_over_both_workers_and_each_client_loads_exactly(celery):
     started = [execute(celery, client) for client in CLIENTS]
-    for client, process in zip(CLIENTS, started, strict=True):
-        log = celery["work"] / f"run-{client}.log"
-        assert process.wait(timeout=900) == 0, log.read_text()[-3000:]
+    try:
+        for client, process in zip(CLIENTS, started, strict=True):
+            log = celery["work"] / f"run-{client}.log"
+            assert process.wait(timeout=900) == 0, log.read_text()[-3000:]
+    finally:
+        for process in started:
+            process.kill()
 
     postgres = celery["postgres"]
     by_client = runs(postgres)
