@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 
 from singer_sdk.streams.rest import PageContext
 
-from tap_contactship import diagnosis, interrupts, responses
+from tap_contactship import deadline, diagnosis, interrupts, responses
 from tap_contactship.client import ContactshipStream
 from tap_contactship.diagnosis_report import Report
 from tap_contactship.errors import APIError, ConfigError
@@ -130,7 +130,8 @@ class Prober:
         exchange.error = exchange.refused = exchange.payload = None
         started = time.monotonic()
         try:
-            response = stream.requests_session.send(
+            response = deadline.send(
+                stream.requests_session,
                 request,
                 timeout=float(stream.config["request_timeout"]),
                 allow_redirects=stream.allow_redirects,

@@ -14,10 +14,7 @@ request of the stream passes.
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import threading
-import time
 import typing as t
 
 import backoff
@@ -26,12 +23,11 @@ from singer_sdk import metrics
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.streams.rest import PageContext
 
-from tap_contactship import interrupts, responses
+from tap_contactship import deadline, interrupts, responses
 from tap_contactship.errors import (
     APIError,
     FetchAbandonedError,
     MalformedResponseError,
-    ResponseDeadlineError,
 )
 from tap_contactship.fetcher import Fetcher
 from tap_contactship.progress import Progress
@@ -146,15 +142,12 @@ class PageClient:
         if self.stopped.is_set():
             raise FetchAbandonedError
         # Config numbers arrive as Decimal, which sockets refuse.
-        timeout = float(stream.config["request_timeout"])
-        deadline = time.monotonic() + timeout
-        response = stream.requests_session.send(
+        response = deadline.send(
+            stream.requests_session,
             request,
-            timeout=timeout,
+            timeout=float(stream.config["request_timeout"]),
             allow_redirects=stream.allow_redirects,
-            stream=True,
         )
-        read_by(response, deadline, timeout)
         self.log_duration(response)
         stream.validate_response(response)
         try:
@@ -226,39 +219,3 @@ class PageClient:
                 tags=tags,
             ),
         )
-
-
-def read_by(response: requests.Response, deadline: float, timeout: float) -> None:
-    """Read the whole body before `deadline` (`time.monotonic`), or fail.
-
-    requests' `timeout` bounds each socket read, not the response: a body that
-    trickles a few bytes at a time would never time out. A timer shuts the
-    connection down at the deadline, which ends the read in progress.
-
-    Raises:
-        ResponseDeadlineError: The body was still arriving at the deadline
-            (retried like a timeout).
-    """
-    expired = threading.Event()
-
-    def cut() -> None:
-        expired.set()
-        connection = getattr(response.raw, "connection", None)
-        sock = getattr(connection, "sock", None)
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    timer = threading.Timer(max(0.0, deadline - time.monotonic()), cut)
-    timer.daemon = True
-    timer.start()
-    try:
-        response.content  # noqa: B018 (reads the body)
-    except (requests.exceptions.RequestException, OSError) as exc:
-        if not expired.is_set():
-            raise
-        msg = f"the response took longer than request_timeout ({timeout:g} s)"
-        raise ResponseDeadlineError(msg) from exc
-    finally:
-        timer.cancel()
-        timer.join()

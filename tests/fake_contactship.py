@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import itertools
 import json
 import random
 import signal
@@ -36,9 +37,10 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -318,10 +320,19 @@ class Response:
     #: the status and headers went out at once: a server that is slow, not down.
     trickle: float = 0.0
     trickle_bytes: int = 4
+    #: The status line and headers trickle too (the body then comes at once).
+    trickle_headers: bool = False
+    #: The trickle never ends: headers that never finish, or a body of spaces
+    #: (valid JSON padding) under a `Content-Length` it never reaches.
+    endless: bool = False
 
 
 #: Bytes of a trickling body sent at a time, unless the response says.
 TRICKLE_BYTES = 4
+
+
+#: The `Content-Length` of an endless body: more than any test waits for.
+ENDLESS_LENGTH = 1 << 40
 
 
 #: A response that is never sent: the server closes the connection instead.
@@ -850,10 +861,18 @@ def faults(*, every_429: int, retry_after: str, every_500: int) -> Hook:
     return hook
 
 
-def trickling(seconds: float, *, path: str = "/v1/calls", times: int = 0) -> Hook:
+def trickling(
+    seconds: float,
+    *,
+    path: str = "/v1/calls",
+    times: int = 0,
+    headers: bool = False,
+    endless: bool = False,
+) -> Hook:
     """A hook serving `path` as usual, its body a few bytes every `seconds`.
 
-    `times`: only that many requests trickle (0: every one).
+    `times`: only that many requests trickle (0: every one). `headers`: the
+    status line and headers trickle instead. `endless`: the trickle never ends.
     """
     trickled = 0
 
@@ -866,7 +885,14 @@ def trickling(seconds: float, *, path: str = "/v1/calls", times: int = 0) -> Hoo
             real = api.serve(seen)
         except Rejected as rejected:
             real = rejected.response
-        return Response(real.status, real.body, real.headers, trickle=seconds)
+        return Response(
+            real.status,
+            real.body,
+            real.headers,
+            trickle=seconds,
+            trickle_headers=headers,
+            endless=endless,
+        )
 
     return hook
 
@@ -1014,19 +1040,51 @@ class _Handler(BaseHTTPRequestHandler):
         body = (
             response.body.encode() if isinstance(response.body, str) else response.body
         )
+        if response.trickle_headers:
+            self.trickle_head(response, body)
+            return
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
+        length = ENDLESS_LENGTH if response.endless else len(body)
+        self.send_header("Content-Length", str(length))
         self.end_headers()
         if not response.trickle:
             self.wfile.write(body)
             return
+        self.trickle(
+            itertools.repeat(b" ") if response.endless else body,
+            response.trickle,
+            response.trickle_bytes,
+        )
+
+    def trickle_head(self, response: Response, body: bytes) -> None:
+        """Status line and headers a few bytes at a time, then `body` at once."""
+        head = [f"HTTP/1.1 {response.status} {HTTPStatus(response.status).phrase}"]
+        head += [f"{name}: {value}" for name, value in response.headers.items()]
+        head.append(f"Content-Length: {len(body)}")
+        if response.endless:
+            # Headers that never end: the status line, then one more forever.
+            self.trickle(f"{head[0]}\r\n".encode(), response.trickle)
+            self.trickle(
+                itertools.cycle([b"X-Wa", b"it: ", b"1\r\n"]), response.trickle
+            )
+        self.trickle(("\r\n".join(head) + "\r\n\r\n").encode(), response.trickle)
+        self.wfile.write(body)
+
+    def trickle(
+        self, data: bytes | Iterable[bytes], seconds: float, step: int = TRICKLE_BYTES
+    ) -> None:
+        """`data` (`step` bytes a time, or piece by piece) every `seconds`."""
+        pieces = (
+            [data[at : at + step] for at in range(0, len(data), step)]
+            if isinstance(data, bytes)
+            else data
+        )
         self.wfile.flush()
-        step = response.trickle_bytes
-        for start in range(0, len(body), step):
-            time.sleep(response.trickle)
-            self.wfile.write(body[start : start + step])
+        for piece in pieces:
+            time.sleep(seconds)
+            self.wfile.write(piece)
             self.wfile.flush()
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -195,18 +195,24 @@ def api() -> Iterator[FakeContactship]:
 
 
 def duckdb_rows(path: Path, query: str) -> list[list[Any]]:
+    return duckdb_rows_each(path, [query])[0]
+
+
+def duckdb_rows_each(path: Path, queries: list[str]) -> list[list[list[Any]]]:
+    """Each query's rows, from one process (each costs a Python start-up)."""
     script = (
         "import duckdb, json, sys\n"
         "con = duckdb.connect(sys.argv[1], read_only=True)\n"
-        "print(json.dumps(con.sql(sys.argv[2]).fetchall(), default=str))\n"
+        "print(json.dumps([con.sql(q).fetchall() for q in json.loads(sys.argv[2])],"
+        " default=str))\n"
     )
     out = subprocess.run(
-        [str(DUCKDB_PYTHON), "-c", script, str(path), query],
+        [str(DUCKDB_PYTHON), "-c", script, str(path), json.dumps(queries)],
         capture_output=True,
         text=True,
         check=True,
     )
-    rows: list[list[Any]] = json.loads(out.stdout)
+    rows: list[list[list[Any]]] = json.loads(out.stdout)
     return rows
 
 

@@ -31,7 +31,13 @@ from tests.e2e.conftest import (
 )
 from tests.e2e.test_production import fail_after_first_page
 from tests.e2e.test_warehouses import Extract, extract_and_load
-from tests.fake_contactship import FakeContactship, make_call
+from tests.e2e.warehouse_oracle import (
+    Loaded,
+    check_warehouse,
+    instant,
+    one_at_a_time,
+)
+from tests.fake_contactship import FakeContactship, iso, make_call
 from tests.warehouses import BigQuery, Snowflake
 
 pytestmark = pytest.mark.e2e
@@ -521,42 +527,128 @@ def test_every_organization_in_one_build(installed_meltano: str, two_orgs, tmp_p
     assert sorted(schemas) == [["contactship_acme"], ["contactship_globex"]]
 
 
+SECOND = "contactship_second"
+
+
+def a_day_alone(api: FakeContactship) -> dict[str, Any]:
+    """The newest call, moved to just after the next midnight: the only call
+    of its day (every daily mart has a group for that day alone)."""
+    call = api.calls[-1]
+    moved = instant(call["created_at"]).replace(hour=0, minute=7) + timedelta(days=1)
+    call["created_at"] = call["start_at"] = iso(moved)
+    api.touch()
+    return call
+
+
+def empty_groups(api: FakeContactship, alone: dict[str, Any]) -> None:
+    """Changes inside the look-back that empty groups: the call alone on its
+    day moves back across midnight (its day must leave every daily mart), one
+    transcript gets shorter and one loses every turn."""
+    moved = instant(alone["created_at"]) - timedelta(hours=1)
+    alone["created_at"] = alone["start_at"] = iso(moved)
+    api.transcript_turns_of[api.calls[-5]["id"]] = 1
+    api.transcript_turns_of[api.calls[-6]["id"]] = 0
+    api.touch()
+
+
+def delete_one_of_each(api: FakeContactship) -> dict[str, Any]:
+    """A released number (one calls are placed from), the agent without calls
+    and a contact deleted in the dashboard."""
+    return {
+        "number": api.release_phone_number(0),
+        "agent": api.agents.pop(),
+        "contact": api.contacts.pop(),
+    }
+
+
+def copy_raw_schema(run: Callable[[list[str]], Any], tables: list[str]) -> None:
+    """A second organization's raw schema: a copy of the first as loaded now."""
+    run(
+        [f"create schema if not exists {SECOND}"]
+        + [
+            f"create table {SECOND}.{table} as select * from contactship.{table}"
+            for table in tables
+        ]
+    )
+
+
+RAW_TABLES = ["calls", "agents", "contacts", "phone_numbers", "whole_reads"]
+BIGQUERY_LEFTOVERS = " union all ".join(
+    f"select table_schema, table_name from {dataset}.INFORMATION_SCHEMA.TABLES"
+    " where lower(table_name) like '%dbt_backup' or lower(table_name) like '%dbt_tmp'"
+    for dataset in ("analytics", "staging")
+)
+
+
 def test_bigquery_marts_match_the_api_after_two_runs(
     meltano: Meltano, org, bigquery_emulator, tmp_path
 ):
     """The whole job through Meltano into bqemulator: the loader and dbt-bigquery
-    Meltano installed, only the Google endpoints local (tests/warehouses/)."""
+    Meltano installed, only the Google endpoints local (tests/warehouses/).
+    The second run brings a deletion of each kind, groups a change emptied
+    and a second organization; then that organization leaves the list, and a
+    `--full-refresh` build equals the incremental one."""
     rest_url, token_uri = bigquery_emulator
     warehouse = BigQuery(rest_url, token_uri)
+    query_all = one_at_a_time(warehouse.rows)
     key = tmp_path / "service-account.json"
     key.write_text(warehouse.config["credentials_json"])
     env = {
         "TAP_CONTACTSHIP_API_URL": org.url,
         "TAP_CONTACTSHIP_EMIT_ACTIVATE_VERSION_MESSAGES": "true",
+        "TAP_CONTACTSHIP_INCLUDE_TRANSCRIPTS": "true",
         "TARGET_BIGQUERY_PROJECT": BigQuery.PROJECT,
         "TARGET_BIGQUERY_CREDENTIALS_PATH": str(key),
         "BIGQUERY_EMULATOR_HOST": rest_url,
     }
     tasks = ["tap-contactship", "target-bigquery", "dbt-bigquery:build"]
-    meltano.run(*tasks, **env)
-    check_marts(org, warehouse.rows)
 
-    # z3 ignores ACTIVATE_VERSION: the staging models drop the released
-    # number, the deleted agent (the one without calls) and contact.
-    released = org.release_phone_number(0)
-    org.agents.pop()
-    org.contacts.pop()
+    def check(loaded: dict[str, Loaded], listed: list[str]) -> None:
+        check_warehouse(
+            query_all, loaded, listed, leftovers=BIGQUERY_LEFTOVERS, text="string"
+        )
+
+    alone = a_day_alone(org)
+    meltano.run(*tasks, **env)
+    check_marts(org, warehouse.rows, transcripts=True)
+    copy_raw_schema(query_all, RAW_TABLES)
+    loaded = {SECOND: Loaded.everything(org)}
+
+    # z3 ignores ACTIVATE_VERSION: the raw rows stay, the staging models drop
+    # the released number, the deleted agent and contact.
+    deleted = delete_one_of_each(org)
+    empty_groups(org, alone)
     change_recent_statuses(org)
     add_calls(org, 10)
-    meltano.run(*tasks, **env)
-    check_marts(org, warehouse.rows)
+    # `run`, not `build`: the package's data tests ran once above (each is a
+    # query, seconds on the emulator).
+    meltano.run(
+        *tasks[:2],
+        "dbt-bigquery:run",
+        **env,
+        CONTACTSHIP_SCHEMAS=f"contactship,{SECOND}",
+    )
+    loaded["contactship"] = Loaded.everything(org)
+    check(loaded, ["contactship", SECOND])
+    raw = warehouse.rows(
+        "select count(*) from contactship.phone_numbers"
+        f" where id = '{deleted['number']['id']}'"
+    )
+    assert int(raw[0][0]) >= 1
     numbers = warehouse.rows(
         "select phone_number from staging.stg_contactship__phone_numbers"
+        " where source_relation = 'contactship'"
     )
-    assert sorted(n for (n,) in numbers) == sorted(
-        n["phone_number"] for n in org.phone_numbers
-    )
-    assert released["phone_number"] not in {n for (n,) in numbers}
+
+    def dbt(*args: str) -> None:
+        built = meltano("invoke", "dbt-bigquery", *args, **env)
+        assert built.returncode == 0, built.stdout[-3000:]
+        check(loaded, ["contactship"])
+
+    dbt("run")
+    incremental = snapshot(warehouse.rows)
+    dbt("run", "--full-refresh")
+    assert snapshot(warehouse.rows) == incremental
 
     # A run that dies midway: z3 still merges the rows that arrived, with a
     # newer version than the others, but no whole read of the list was
@@ -583,31 +675,48 @@ def test_bigquery_marts_match_the_api_after_two_runs(
 
 def test_snowflake_marts_match_the_api_after_two_runs(org, tmp_path):
     """The job's three steps into fakesnow: the tap, target-snowflake and
-    dbt-snowflake at the versions `meltano.yml` pins (tests/warehouses/)."""
+    dbt-snowflake at the versions `meltano.yml` pins (tests/warehouses/).
+    The second run brings a deletion of each kind, groups a change emptied
+    and a second organization; then that organization leaves the list, and a
+    `--full-refresh` build equals the incremental one."""
     warehouse = Snowflake(tmp_path)
     extract = Extract(org, tmp_path)
 
-    def job() -> None:
-        extract_and_load(extract, warehouse)
-        built = warehouse.dbt("build")
+    def dbt(*args: str, schemas: tuple[str, ...] = ("contactship",)) -> None:
+        listed = json.dumps({"contactship_schemas": list(schemas)})
+        built = warehouse.dbt(*args, "--vars", listed)
         assert built.returncode == 0, (built.stdout + built.stderr)[-3000:]
 
-    job()
+    alone = a_day_alone(org)
+    extract_and_load(extract, warehouse)
+    dbt("build")
     check_marts(org, warehouse.rows, transcripts=True)
+    copy_raw_schema(warehouse.rows_each, RAW_TABLES)
+    loaded = {SECOND: Loaded.everything(org)}
 
     # ACTIVATE_VERSION soft-deletes the released number, the deleted agent
-    # (the one without calls) and contact; staging drops them.
-    released = org.release_phone_number(0)
-    org.agents.pop()
-    org.contacts.pop()
+    # and contact in the raw tables; staging drops them.
+    deleted = delete_one_of_each(org)
+    empty_groups(org, alone)
     change_recent_statuses(org)
     add_calls(org, 10)
-    job()
-    check_marts(org, warehouse.rows, transcripts=True)
-    numbers = warehouse.rows(
-        "select phone_number from staging.stg_contactship__phone_numbers"
+    extract_and_load(extract, warehouse)
+    # `run`, not `build`: the package's data tests ran once above.
+    dbt("run", schemas=("contactship", SECOND))
+    loaded["contactship"] = Loaded.everything(org)
+    check_warehouse(warehouse.rows_each, loaded, ["contactship", SECOND])
+    raw = warehouse.rows(
+        "select count(*) from contactship.phone_numbers"
+        f" where id = '{deleted['number']['id']}' and _sdc_deleted_at is not null"
     )
-    assert released["phone_number"] not in {n for (n,) in numbers}
+    assert raw == [[1]]
+
+    dbt("run")
+    check_warehouse(warehouse.rows_each, loaded, ["contactship"])
+    incremental = snapshot(warehouse.rows)
+    dbt("run", "--full-refresh")
+    check_warehouse(warehouse.rows_each, loaded, ["contactship"])
+    assert snapshot(warehouse.rows) == incremental
 
 
 @pytest.mark.parametrize("warehouse", ["snowflake", "bigquery"])

@@ -34,8 +34,13 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import batch_config
-from tests.e2e.conftest import Meltano, duckdb_rows, psql
-from tests.e2e.warehouse_oracle import INCREMENTAL, Loaded, actual, expected, instant
+from tests.e2e.conftest import Meltano, duckdb_rows_each, psql
+from tests.e2e.warehouse_oracle import (
+    Loaded,
+    check_warehouse,
+    instant,
+    one_at_a_time,
+)
 from tests.fake_contactship import (
     AGENT_IDS,
     FakeContactship,
@@ -281,24 +286,7 @@ class World:
     def check(self, listed: list[str], staging: bool = True) -> None:
         if not listed:  # no run has built yet: there are no marts to read
             return
-        query = self.warehouse.query
-        for schema in listed:
-            want, got = expected(self.loaded[schema]), actual(query, schema)
-            for model in want:
-                if staging or not model.startswith("staging."):
-                    assert got[model] == want[model], (schema, model)
-        quoted = ", ".join(f"'{schema}'" for schema in listed)
-        for model in INCREMENTAL:
-            stray = query(
-                f"select distinct source_relation from {model} "
-                f"where source_relation not in ({quoted})"
-            )
-            assert stray == [], (model, stray)
-        leftovers = query(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_name like '%dbt_backup' or table_name like '%dbt_tmp'"
-        )
-        assert leftovers == []
+        check_warehouse(self.warehouse.query_all, self.loaded, listed, staging=staging)
 
     def full_refresh(self) -> None:
         """A full refresh of what the last run built."""
@@ -322,7 +310,7 @@ class Warehouse:
     loader: str
     dbt_run: str
     env: dict[str, str]
-    query: Any
+    query_all: Any
     batch: bool
     schema_env: Any
 
@@ -333,7 +321,7 @@ def duckdb_warehouse(meltano: Meltano) -> Warehouse:
         loader="target-duckdb",
         dbt_run="dbt-duckdb:run",
         env={},
-        query=lambda sql: duckdb_rows(path, sql),
+        query_all=lambda statements: duckdb_rows_each(path, statements),
         batch=False,
         schema_env=lambda schema: {"TARGET_DUCKDB_DEFAULT_TARGET_SCHEMA": schema},
     )
@@ -358,7 +346,7 @@ def postgres_warehouse(server: dict[str, str]) -> Warehouse:
         loader="target-postgres",
         dbt_run="dbt-postgres:run",
         env=env,
-        query=query,
+        query_all=one_at_a_time(query),
         batch=True,
         schema_env=lambda schema: {"TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": schema},
     )

@@ -124,6 +124,17 @@ class Loaded:
         self.contacts = copy.deepcopy(contacts)
         self.numbers = copy.deepcopy(numbers)
 
+    @classmethod
+    def everything(cls, api: Any, transcripts: bool = True) -> Loaded:
+        """What a complete run read from the fake `api` when no call changed
+        outside the look-back since an earlier run: the API as it is now."""
+        loaded = cls()
+        for call in api.calls:
+            emitted = api.with_transcript(call) if transcripts else call
+            loaded.calls[call["id"]] = copy.deepcopy(emitted)
+        loaded.read_whole(api.agents, api.contacts, api.phone_numbers)
+        return loaded
+
 
 def _measures(calls: list[dict[str, Any]]) -> tuple[Any, ...]:
     done = sum(c["call_status"] == "completed" for c in calls)
@@ -230,11 +241,61 @@ def expected(loaded: Loaded) -> dict[str, list[Row]]:
     return {model: _rows(out[model], model) for model in COLUMNS}
 
 
-def actual(query: Any, schema: str) -> dict[str, list[Row]]:
-    """Every model's rows for one raw schema, read back from the warehouse."""
-    built = {}
+#: Runs several statements, returning each one's rows (one round trip where
+#: a warehouse's client is slow to start).
+QueryAll = Callable[[list[str]], list[list[Any]]]
+
+#: Tables dbt would leave behind (DuckDB, PostgreSQL and Snowflake spell it so).
+LEFTOVERS = (
+    "select table_schema, table_name from information_schema.tables"
+    " where lower(table_name) like '%dbt_backup' or lower(table_name) like '%dbt_tmp'"
+)
+
+
+def one_at_a_time(query: Callable[[str], Any]) -> QueryAll:
+    return lambda statements: [query(statement) for statement in statements]
+
+
+def _selects(schema: str, text: str) -> list[str]:
+    """Each model's columns as text (`text`: the warehouse's name for it)."""
+    selects = []
     for model, columns in COLUMNS.items():
-        names = ", ".join(f"cast({name} as varchar)" for name, _ in columns)
-        rows = query(f"select {names} from {model} where source_relation = '{schema}'")
-        built[model] = _rows([tuple(row) for row in rows], model)
-    return built
+        names = ", ".join(f"cast({name} as {text})" for name, _ in columns)
+        selects.append(
+            f"select {names} from {model} where source_relation = '{schema}'"
+        )
+    return selects
+
+
+def check_warehouse(
+    query_all: QueryAll,
+    loaded: dict[str, Loaded],
+    listed: list[str],
+    *,
+    staging: bool = True,
+    leftovers: str = LEFTOVERS,
+    text: str = "varchar",
+) -> None:
+    """Staging (unless `staging` is false) and every mart equal the oracle for
+    each listed schema; no incremental mart holds a schema no longer listed;
+    no `__dbt_backup` or `__dbt_tmp` relation is left (`leftovers` lists
+    them)."""
+    quoted = ", ".join(f"'{schema}'" for schema in listed)
+    statements = [select for schema in listed for select in _selects(schema, text)]
+    statements += [
+        f"select distinct source_relation from {model}"
+        f" where source_relation not in ({quoted})"
+        for model in INCREMENTAL
+    ]
+    results = query_all([*statements, leftovers])
+    for index, schema in enumerate(listed):
+        want = expected(loaded[schema])
+        chunk = results[index * len(COLUMNS) : (index + 1) * len(COLUMNS)]
+        for model, rows in zip(COLUMNS, chunk, strict=True):
+            if staging or not model.startswith("staging."):
+                got = _rows([tuple(row) for row in rows], model)
+                assert got == want[model], (schema, model)
+    strays = results[len(listed) * len(COLUMNS) : -1]
+    for model, stray in zip(INCREMENTAL, strays, strict=True):
+        assert stray == [], (model, stray)
+    assert results[-1] == [], "relations left behind"

@@ -9,12 +9,13 @@ the fake's organization.
 from __future__ import annotations
 
 import json
+import time
 import typing as t
 
 import pytest
 
 from tests.conftest import Run, free_port, run_cli, sync
-from tests.fake_contactship import PATHS, FakeContactship, Response
+from tests.fake_contactship import PATHS, FakeContactship, Response, trickling
 
 SECRET = "sk-live-7f3a9c1e5b2d4e6f"
 BUDGET = 20
@@ -405,3 +406,21 @@ def test_help_lists_the_report(tmp_path):
     assert run.exit_code == 0
     assert "--diagnose" in run.stdout
     assert "without keys or personal data" in " ".join(run.stdout.split())
+
+
+def test_headers_that_never_end_are_cut_at_request_timeout(api, tmp_path):
+    organization(api).hooks.append(
+        trickling(0.2, path=PATHS["phone_numbers"], headers=True, endless=True)
+    )
+    config = {"api_key": SECRET, "api_url": api.url, "request_timeout": 1}
+
+    started = time.monotonic()
+    # The command in its own process: without a deadline it would never end.
+    run = run_cli(config, "--diagnose", tmp_path=tmp_path, timeout=90)
+
+    assert run.exit_code == 0, run.stderr
+    assert "| phone_numbers | failure: default page: no response |" in run.stderr
+    assert "| calls | transcripts | json, as requested |" in run.stderr
+    # Six requests cut at a second each, the rest answered and paced: ~30 s
+    # on a busy machine, a generous bound.
+    assert time.monotonic() - started < 90

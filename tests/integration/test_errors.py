@@ -232,7 +232,9 @@ def test_request_timeout_setting_reaches_requests(api):
 
     run = sync_numbers(tap_config(api, request_timeout=0.1, max_retries=1))
 
-    assert_one_clear_error(run, "ReadTimeout")
+    assert_one_clear_error(
+        run, "ResponseDeadlineError", "when `request_timeout` ran out"
+    )
 
 
 def test_redirects_are_refused_so_the_key_never_travels(api, sleeps):

@@ -170,9 +170,13 @@ class Snowflake:
         )
 
     def rows(self, sql: str) -> list[list[Any]]:
-        result = self._launch("--query", sql)
+        return self.rows_each([sql])[0]
+
+    def rows_each(self, statements: list[str]) -> list[list[list[Any]]]:
+        """Each statement's rows, from one launch (each costs seconds)."""
+        result = self._launch("--query", *statements)
         assert result.returncode == 0, result.stderr[-3000:]
-        rows: list[list[Any]] = json.loads(result.stdout)
+        rows: list[list[list[Any]]] = json.loads(result.stdout)
         return rows
 
     def column_types(self) -> dict[tuple[str, str], str]:

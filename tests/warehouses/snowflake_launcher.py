@@ -29,7 +29,7 @@ The gaps of fakesnow 0.12.1 and what happens to each statement here:
   refuses a second concurrent call, so streams drain one at a time.
 
 Usage: python snowflake_launcher.py DB_PATH --config FILE  (the target's CLI)
-       python snowflake_launcher.py DB_PATH --query SQL    (rows as JSON)
+       python snowflake_launcher.py DB_PATH --query SQL…   (rows as JSON)
        python snowflake_launcher.py DB_PATH --dbt ARGS…    (dbt-snowflake's CLI)
 """
 
@@ -127,14 +127,16 @@ def execute(
     return original_execute(self, command, params, *args, **kwargs)
 
 
-def query(sql: str) -> None:
+def query(statements: list[str]) -> None:
+    """Print each statement's rows, as one JSON list."""
     import snowflake.connector
 
     # fakesnow's own notice about Arrow copies is noise on stderr here.
     warnings.simplefilter("ignore")
 
     connection = snowflake.connector.connect(database="DB", schema="CONTACTSHIP")
-    rows = connection.cursor().execute(sql).fetchall()
+    cursor = connection.cursor()
+    rows = [cursor.execute(sql).fetchall() for sql in statements]
     print(json.dumps(rows, default=str))
 
 
@@ -143,7 +145,7 @@ def main() -> None:
     fakesnow.cursor.FakeSnowflakeCursor.execute = execute
     with fakesnow.patch(db_path=db_path):
         if arguments[:1] == ["--query"]:
-            query(arguments[1])
+            query(arguments[1:])
             return
         if arguments[:1] == ["--dbt"]:
             from dbt.cli.main import dbtRunner

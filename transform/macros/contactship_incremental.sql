@@ -42,11 +42,11 @@
     names which old rows it recomputes whether or not they come back:
     `day` (a daily mart: its days since `contactship_day_cutoff`), `time`
     (rows created since `contactship_time_cutoff`) or none (only the keys of
-    the new rows). BigQuery's adapter runs no custom strategy: the marts
-    with a window are tables there, `fct_calls` merges on `key`. Snowflake
-    keeps delete+insert, the strategy our Snowflake emulator is known to run
-    (it does not yet remove a group a change emptied). Neither leaves a
-    `__dbt_backup`: their full refresh is `create or replace`. -#}
+    the new rows). dbt-bigquery runs no custom strategy (it accepts only its
+    own three): there the marts with a window are tables, rebuilt whole, and
+    `fct_calls` merges on `key` after a pre-hook deletes the schemas no
+    longer listed. A full refresh on Snowflake and BigQuery is `create or
+    replace`, which leaves no `__dbt_backup`; the post-hook covers DuckDB. -#}
 {% macro contactship_incremental_config(key, window=none) -%}
     {%- set built = {
         'materialized': 'incremental',
@@ -57,9 +57,10 @@
         {%- if window -%}
             {{ return({'materialized': 'table'}) }}
         {%- endif -%}
-        {%- do built.update({'incremental_strategy': 'merge'}) -%}
-    {%- elif target.type == 'snowflake' -%}
-        {%- do built.update({'incremental_strategy': 'delete+insert'}) -%}
+        {%- do built.update({
+            'incremental_strategy': 'merge',
+            'pre_hook': ['{{ contactship_delete_unlisted(this) if is_incremental() }}'],
+        }) -%}
     {%- else -%}
         {%- do built.update({
             'incremental_strategy': 'contactship_replace',
@@ -68,6 +69,14 @@
         }) -%}
     {%- endif -%}
     {{ return(built) }}
+{%- endmacro %}
+
+{#- Delete the rows of `relation` whose raw schema is no longer listed. -#}
+{% macro contactship_delete_unlisted(relation) -%}
+    delete from {{ relation }}
+    where source_relation not in (
+        {%- for schema in contactship_schemas() %}'{{ schema }}'{% if not loop.last %}, {% endif %}{% endfor -%}
+    )
 {%- endmacro %}
 
 {#- A daily mart: whole (source_relation, call_day) groups are replaced. -#}
@@ -87,10 +96,7 @@
     {%- set new_rows = arg_dict['temp_relation'] -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
     {%- set window = config.get('contactship_window') -%}
-    delete from {{ target_relation }}
-    where source_relation not in (
-        {%- for schema in contactship_schemas() %}'{{ schema }}'{% if not loop.last %}, {% endif %}{% endfor -%}
-    );
+    {{ contactship_delete_unlisted(target_relation) }};
 
     {% if window == 'day' -%}
     delete from {{ target_relation }} as built
