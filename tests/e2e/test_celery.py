@@ -135,6 +135,16 @@ def celery(postgres, tmp_path_factory) -> Iterator[dict[str, Any]]:
             "TARGET_POSTGRES_DATABASE": "celery_warehouse",
             "TARGET_POSTGRES_PASSWORD": "unused",
         }
+        # The code location parses the dbt project on import when its manifest
+        # is missing: once here, not in every worker and run at once.
+        subprocess.run(
+            [str(DAGSTER / "dagster"), "definitions", "validate", *LOCATION],
+            env=env,
+            cwd=work,
+            capture_output=True,
+            timeout=900,
+            check=True,
+        )
         try:
             start("redis", redis, *("--port", str(port), "--bind", "127.0.0.1"))
             worker = [str(DAGSTER / "dagster-celery"), "worker", "start"]
