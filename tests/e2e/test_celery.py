@@ -124,7 +124,12 @@ def celery(postgres, tmp_path_factory) -> Iterator[dict[str, Any]]:
             "DAGSTER_HOME": str(home),
             "CONTACTSHIP_ORGANIZATIONS": str(work / "organizations.yml"),
             "CONTACTSHIP_DBT_TARGET_PATH": str(work / "dbt"),
-            "CONTACTSHIP_RETRIES": "0",
+            # Meltano creates its tables in a fresh system database on first
+            # use: two clients' first runs at once collide there
+            # (`UniqueViolation ... pg_type_typname_nsp_index`), and the retry
+            # policy is what gets past it.
+            "CONTACTSHIP_RETRIES": "2",
+            "CONTACTSHIP_RETRY_DELAY": "1",
             "CONTACTSHIP_EXECUTOR": "celery",
             "CONTACTSHIP_CELERY_BROKER": broker,
             "MELTANO_DATABASE_URI": (
