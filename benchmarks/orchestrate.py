@@ -10,6 +10,18 @@ target-postgres`. Prints wall times; timings are reported, never asserted.
 
     python benchmarks/orchestrate.py
     python benchmarks/orchestrate.py --calls 50   # smaller clients
+
+`--clients N` (N > 3) measures the code location at scale instead: N
+organizations, each a fake API on loopback (the last 5 with a rejected key,
+the 5 before them flaky: a fifth of their requests fail), one PostgreSQL for
+Meltano's state, the warehouse and Dagster's storage, the project's own run
+queue (`orchestrate/home/dagster.yaml`) with every client submitted at once
+(`dagster job backfill`). Prints the wall time, the most runs seen at once,
+checks every good client's rows and that each bad one failed alone with its
+line, times the dbt build over every schema and the partitions query the
+UI's asset page sends (GraphQL) for N partitions. Exits 1 if a check fails.
+
+    python benchmarks/orchestrate.py --clients 100 --calls 30
 """
 
 from __future__ import annotations
@@ -54,10 +66,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--latency-ms", type=float, default=200)
+    parser.add_argument("--clients", type=int, default=3)
     args = parser.parse_args(argv)
     bindir = postgres_bindir()
     if bindir is None or not (DAGSTER / "dagster-daemon").exists():
         sys.exit("PostgreSQL or .venv-dagster is missing: `bash .ci/run` installs them")
+    if args.clients > len(CLIENTS):
+        from orchestrate_scale import at_scale  # noqa: PLC0415
+
+        return at_scale(args.clients, args.calls, bindir)
 
     timings = {}
     with ExitStack() as stack:

@@ -27,8 +27,10 @@ and in another shell:
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
+import random
 import signal
 import socket
 import sys
@@ -314,9 +316,10 @@ class Response:
     status: int
     body: bytes | str = b""
     headers: dict[str, str] = field(default_factory=dict)
-    #: Seconds between two `TRICKLE_BYTES` of the body (0: all at once), after
+    #: Seconds between two `trickle_bytes` of the body (0: all at once), after
     #: the status and headers went out at once: a server that is slow, not down.
     trickle: float = 0.0
+    trickle_bytes: int = 4
     #: The status line and headers trickle too (the body then comes at once).
     trickle_headers: bool = False
     #: The trickle never ends: headers that never finish, or a body of spaces
@@ -324,7 +327,7 @@ class Response:
     endless: bool = False
 
 
-#: Bytes of a trickling body sent at a time.
+#: Bytes of a trickling body sent at a time, unless the response says.
 TRICKLE_BYTES = 4
 
 
@@ -809,6 +812,9 @@ def _sort_key(value: str) -> tuple[int, datetime | str]:
         return (1, value)
 
 
+# A pure function of the text, cached: filtering 200,000 calls by `date_from`
+# parsed every `created_at` on every request.
+@functools.lru_cache(maxsize=1 << 20)
 def _instant(value: str) -> datetime:
     moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "T"))
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
@@ -891,6 +897,104 @@ def trickling(
     return hook
 
 
+#: What chaos mode can do to a data request, as `Chaos.faults` names them.
+CHAOS_FAULTS = ("500", "reset", "429", "cut", "trickle")
+
+
+@dataclass
+class Chaos:
+    """Faults and data changes at random, the same ones again for the same seed.
+
+    Each data request draws from a generator seeded by the seed, the request
+    (path and parameters) and how many times that request came before, so a
+    retry draws anew and concurrent requests arriving in another order draw
+    the same as before.
+    """
+
+    #: Share of data requests answered with one of `faults` instead.
+    rate: float = 0.03
+    seed: int = 0
+    faults: tuple[str, ...] = CHAOS_FAULTS
+    retry_after: str = "1"
+    #: A trickled body: this many bytes every `trickle_seconds`.
+    trickle_bytes: int = 2048
+    trickle_seconds: float = 0.002
+    #: Share of data requests before which the data changes: a call is
+    #: created, a recent call changes, a phone number is added or released.
+    changes: float = 0.0
+    #: The changes made so far, by kind (`created`, `changed`, `added`, `released`).
+    made: dict[str, int] = field(default_factory=dict)
+
+
+def chaos(settings: Chaos) -> Hook:
+    """A hook that misbehaves as `settings` says (see `Chaos`)."""
+    seen_before: dict[str, int] = {}
+
+    def hook(api: FakeContactship, seen: Seen) -> Response | None:
+        key = (
+            seen.path
+            + "?"
+            + "&".join(f"{k}={v}" for k, v in sorted(seen.params.items()))
+        )
+        count = seen_before[key] = seen_before.get(key, 0) + 1
+        draw = random.Random(f"{settings.seed}|{key}|{count}")
+        if draw.random() < settings.changes:
+            kind = churn(api, draw)
+            settings.made[kind] = settings.made.get(kind, 0) + 1
+        if draw.random() >= settings.rate:
+            return None
+        fault = draw.choice(settings.faults)
+        if fault == "500":
+            return Response(500, b'{"message": "Internal error"}')
+        if fault == "reset":
+            return DROP
+        if fault == "429":
+            return Response(
+                429,
+                b'{"message": "Too many requests"}',
+                {"Retry-After": settings.retry_after},
+            )
+        try:
+            real = api.serve(seen)
+        except Rejected as rejected:
+            real = rejected.response
+        if fault == "cut":
+            return Response(real.status, real.body[: len(real.body) // 2], real.headers)
+        return Response(
+            real.status,
+            real.body,
+            real.headers,
+            trickle=settings.trickle_seconds,
+            trickle_bytes=settings.trickle_bytes,
+        )
+
+    return hook
+
+
+def churn(api: FakeContactship, draw: random.Random) -> str:
+    """One change a working organization makes between two pages; its kind."""
+    kind = draw.choice(("created", "created", "changed", "added", "released"))
+    with api.lock:
+        if kind == "created" or (kind == "changed" and not api.calls):
+            latest = max((_created(row) for row in api.calls[-50:]), default=EPOCH)
+            api.calls.append(
+                make_call(len(api.calls), created=latest + timedelta(minutes=1))
+            )
+            api.touch()
+            return "created"
+        if kind == "changed":
+            row = api.calls[-1 - draw.randrange(min(len(api.calls), 100))]
+            row["call_status"], row["call_result"] = "completed", "answered"
+            row["duration"] = int(row["duration"]) + 1
+            api.touch()
+            return "changed"
+        if kind == "released" and api.phone_numbers:
+            api.release_phone_number(draw.randrange(len(api.phone_numbers)))
+            return "released"
+        api.add_phone_number()
+        return "added"
+
+
 class _Server(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that hung up (a page fetched ahead and abandoned, a tap
@@ -949,7 +1053,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
             return
         self.trickle(
-            itertools.repeat(b" ") if response.endless else body, response.trickle
+            itertools.repeat(b" ") if response.endless else body,
+            response.trickle,
+            response.trickle_bytes,
         )
 
     def trickle_head(self, response: Response, body: bytes) -> None:
@@ -966,10 +1072,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.trickle(("\r\n".join(head) + "\r\n\r\n").encode(), response.trickle)
         self.wfile.write(body)
 
-    def trickle(self, data: bytes | Iterable[bytes], seconds: float) -> None:
-        """`data` (`TRICKLE_BYTES` a time, or piece by piece) every `seconds`."""
+    def trickle(
+        self, data: bytes | Iterable[bytes], seconds: float, step: int = TRICKLE_BYTES
+    ) -> None:
+        """`data` (`step` bytes a time, or piece by piece) every `seconds`."""
         pieces = (
-            [data[at : at + TRICKLE_BYTES] for at in range(0, len(data), TRICKLE_BYTES)]
+            [data[at : at + step] for at in range(0, len(data), step)]
             if isinstance(data, bytes)
             else data
         )
@@ -1025,6 +1133,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--every-nth-500", type=int, default=0, metavar="N", help="0: never"
     )
+    parser.add_argument(
+        "--chaos-rate",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="chaos mode: this share of requests fail (500, reset, 429, cut body, "
+        "trickle)",
+    )
+    parser.add_argument(
+        "--chaos-changes",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="chaos mode: data changes before this share of requests",
+    )
+    parser.add_argument("--chaos-seed", type=int, default=0, help="chaos mode's seed")
     args = parser.parse_args(argv)
 
     api = FakeContactship(
@@ -1043,8 +1167,20 @@ def main(argv: list[str] | None = None) -> None:
         api.seed(calls=args.calls, agents=args.agents, contacts=args.contacts)
     api.transcript_turns = args.transcript_turns
     api.max_limit = args.max_limit
-    api.frozen = True
+    # Rows encoded once cannot change: chaos mode's changes need them live.
+    api.frozen = not args.chaos_changes
     api.warm()
+    if args.chaos_rate or args.chaos_changes:
+        api.hooks.append(
+            chaos(
+                Chaos(
+                    rate=args.chaos_rate,
+                    seed=args.chaos_seed,
+                    changes=args.chaos_changes,
+                    retry_after=args.retry_after,
+                )
+            )
+        )
     api.hooks.append(
         faults(
             every_429=args.every_nth_429,

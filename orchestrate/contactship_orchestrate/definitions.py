@@ -27,6 +27,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from contactship_orchestrate.executors import executor
 from contactship_orchestrate.meltano_output import (
     TABLES,
     failure_cause,
@@ -46,10 +47,17 @@ from contactship_orchestrate.organizations import (
 
 ORGANIZATIONS = load_organizations()
 BY_NAME = {org.name: org for org in ORGANIZATIONS}
+#: The warehouse each supported loader writes to: the dbt target (a profile
+#: in `transform/profiles`) and the raw assets' kind.
+WAREHOUSES = {"target-postgres": "postgres", "target-duckdb": "duckdb"}
 #: The loader every client writes with (docs/orchestration.md says why not DuckDB).
 LOADER = os.environ.get("CONTACTSHIP_LOADER", "target-postgres")
-#: The warehouse it writes to: the dbt target and the raw assets' kind.
-WAREHOUSE = "postgres" if LOADER == "target-postgres" else "duckdb"
+if LOADER not in WAREHOUSES:
+    raise ValueError(
+        f"CONTACTSHIP_LOADER={LOADER!r} is not a loader the code location "
+        f"supports; use one of {', '.join(sorted(WAREHOUSES))}"
+    )
+WAREHOUSE = WAREHOUSES[LOADER]
 #: Run tags the run queue's limits refer to (`home/dagster.yaml`).
 CLIENT_LOAD_TAG = "contactship/client-load"
 LOADER_TAG = "contactship/loader"
@@ -306,6 +314,7 @@ def transform_after_loads(
 
 defs = dg.Definitions(
     assets=[contactship_raw, contactship_models],
+    executor=executor(),
     jobs=[load_client, transform],
     schedules=[hourly_loads],
     sensors=[transform_after_loads],

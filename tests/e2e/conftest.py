@@ -366,6 +366,8 @@ IN_THE_PROJECT_ITSELF = (
 ON_DAGSTER = (
     "test_each_client_loads_alone_then_incrementally_then_dbt_builds",
     "test_the_demo_script_materializes_every_partition_and_serves_the_ui",
+    "test_runs_spread_over_both_workers_and_each_client_loads_exactly",
+    "test_a_worker_killed_mid_load_never_leaves_a_half_loaded_client_done",
 )
 #: The longest tests start first, so neither core idles at the end.
 LONGEST_FIRST = (
