@@ -17,7 +17,7 @@ from tap_contactship.errors import (
     ExitCode,
     SyncInterruptedError,
 )
-from tap_contactship.output import delivered, flush_writers
+from tap_contactship.output import SyncWriters, collecting
 from tap_contactship.redaction import redact
 from tap_contactship.tap import TapContactship
 
@@ -31,31 +31,33 @@ FILE_OPTIONS = ("--config", "--state", "--catalog")
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI; a known failure ends with one line on stderr and its exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
-    try:
-        check_files(args)
-        with interrupts.held():
-            if "--diagnose" in args:  # a report on the API, not a sync
-                diagnose.main(args)
-            else:
-                TapContactship.cli.main(args=args, prog_name="tap-contactship")
-    except ContactshipError as exc:
-        flush_writers()  # the records read before the failure come first
-        fail(explain(exc), exc.exit_code)
-    except Exception as exc:
-        flush_writers()
-        logging.getLogger("tap-contactship").debug("the sync failed", exc_info=True)
-        fail(unexpected(exc), ExitCode.UNEXPECTED)
-    finally:
-        # A reader that went away (`| head`) is handled by click: it exits 1
-        # quietly and makes later flushes of stdout harmless, this one included.
-        flush_writers()
+    with collecting() as writers:
+        try:
+            check_files(args)
+            with interrupts.held():
+                if "--diagnose" in args:  # a report on the API, not a sync
+                    diagnose.main(args)
+                else:
+                    TapContactship.cli.main(args=args, prog_name="tap-contactship")
+        except ContactshipError as exc:
+            writers.flush()  # the records read before the failure come first
+            fail(explain(exc, writers), exc.exit_code)
+        except Exception as exc:
+            writers.flush()
+            logger = logging.getLogger("tap-contactship")
+            logger.debug("the sync failed", exc_info=True)
+            fail(unexpected(exc), ExitCode.UNEXPECTED)
+        finally:
+            # A reader that went away (`| head`) is handled by click: it exits 1
+            # quietly and makes later flushes of stdout harmless, this one too.
+            writers.flush()
 
 
-def explain(error: ContactshipError) -> str:
-    """The error's line; an interruption also says what was delivered."""
+def explain(error: ContactshipError, writers: SyncWriters) -> str:
+    """The error's line; an interruption also says what `writers` delivered."""
     if not isinstance(error, SyncInterruptedError):
         return str(error)
-    done = delivered()
+    done = writers.delivered()
     parts = []
     if done.records:
         parts.append(f"{done.records:,} rows in RECORD messages")

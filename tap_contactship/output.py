@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import sys
 import typing as t
-import weakref
-from dataclasses import dataclass
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import orjson
@@ -40,6 +41,8 @@ from singer_sdk.singerlib import (
 )
 
 if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from singer_sdk.mapper import StreamMap
     from singer_sdk.singerlib.encoding.simple import Message
 
@@ -56,17 +59,6 @@ def _encode_line(value: t.Any) -> str:
     return orjson.dumps(
         value, default=_encode_other, option=orjson.OPT_APPEND_NEWLINE
     ).decode()
-
-
-# The CLI's way to every writer of the process (`flush_writers`, `delivered`):
-# the tap itself flushes its writer when its sync ends (`TapContactship.sync_all`).
-_WRITERS: weakref.WeakSet[BufferedSingerWriter] = weakref.WeakSet()
-
-
-def flush_writers() -> None:
-    """Write out what every writer holds (a failed sync hands over what it read)."""
-    for writer in list(_WRITERS):
-        writer.flush()
 
 
 class WholeListVersion(ActivateVersionMessage):
@@ -99,16 +91,48 @@ class Delivered:
     resumable: bool = False
 
 
-def delivered() -> Delivered:
-    """Rows in RECORD and BATCH messages so far, and whether a STATE covers them."""
-    total = Delivered()
-    for writer in list(_WRITERS):
-        mine = writer.delivered()
-        total.records += mine.records
-        total.batch_rows += mine.batch_rows
-        total.batches += mine.batches
-        total.resumable |= mine.resumable
-    return total
+@dataclass
+class SyncWriters:
+    """The writers one command's sync made: what a failed sync hands over, and counts.
+
+    The tap flushes its own writer when its sync ends; when the sync fails the
+    command (`cli.main`) flushes them, so the records read before the failure
+    come first, and says what was delivered.
+    """
+
+    writers: list[BufferedSingerWriter] = field(default_factory=list)
+
+    def flush(self) -> None:
+        """Write out what every writer holds."""
+        for writer in self.writers:
+            writer.flush()
+
+    def delivered(self) -> Delivered:
+        """Rows in RECORD and BATCH messages so far, and whether a STATE covers them."""
+        total = Delivered()
+        for writer in self.writers:
+            mine = writer.delivered()
+            total.records += mine.records
+            total.batch_rows += mine.batch_rows
+            total.batches += mine.batches
+            total.resumable |= mine.resumable
+        return total
+
+
+#: The writers of the sync in progress, set by whoever runs it (`collecting`):
+#: the command owns them for the duration of one sync, as it owns the signals.
+_COLLECTING: ContextVar[SyncWriters | None] = ContextVar("collecting", default=None)
+
+
+@contextmanager
+def collecting() -> Iterator[SyncWriters]:
+    """Collect every writer made inside the block (the SDK makes the tap's)."""
+    writers = SyncWriters()
+    token = _COLLECTING.set(writers)
+    try:
+        yield writers
+    finally:
+        _COLLECTING.reset(token)
 
 
 class BufferedSingerWriter(SingerWriter):
@@ -129,7 +153,9 @@ class BufferedSingerWriter(SingerWriter):
         self.batches = 0
         #: Whether a STATE followed a row: a later run resumes from the last one.
         self.resumable = False
-        _WRITERS.add(self)
+        collected = _COLLECTING.get()
+        if collected is not None:
+            collected.writers.append(self)
 
     def delivered(self) -> Delivered:
         """Rows in RECORD and BATCH messages so far, and whether a STATE covers them."""
