@@ -29,10 +29,9 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -153,6 +152,81 @@ class Sample:
     peak_rss_mb: float
     records: int
     requests: int
+
+
+@dataclass(frozen=True)
+class Timing:
+    """A row of the table: the tap's median wall time against another's."""
+
+    case: str
+    tap_s: float
+    baseline_s: float
+    #: The most the ratio should be; None: reported only.
+    target: float | None
+
+    @property
+    def ratio(self) -> float:
+        return self.tap_s / self.baseline_s
+
+    def verdict(self) -> str:
+        if self.target is None:
+            return "(reported)"
+        met = "ok" if self.ratio <= self.target else "MISSED"
+        return f"<= {self.target}x {met}"
+
+    def measures(self) -> list[str]:
+        """The SDK loop, tap - SDK loop, records/s, requests and RSS columns."""
+        return ["", "", "", "", ""]
+
+    def row(self) -> str:
+        cells = [
+            self.case,
+            f"{self.tap_s:.2f} s",
+            f"{self.baseline_s:.2f} s",
+            f"{self.ratio:.2f}x",
+            self.verdict(),
+            *self.measures(),
+        ]
+        return "| " + " | ".join(cells) + " |"
+
+    def as_json(self) -> dict[str, object]:
+        return {**asdict(self), "ratio": self.ratio}
+
+
+@dataclass(frozen=True)
+class Measured(Timing):
+    """A row whose runs were syncs: their rows, requests and peak RSS too."""
+
+    rows: int
+    #: The SDK's record loop alone for `rows` (RECORD cases), seconds.
+    sdk_floor_s: float | None
+    #: Requests the server saw, in the last run of each side.
+    tap_requests: int
+    baseline_requests: int
+    #: The highest peak RSS of each side's runs.
+    tap_peak_rss_mb: float
+    baseline_peak_rss_mb: float
+
+    @property
+    def tap_records_per_s(self) -> float:
+        return self.rows / self.tap_s
+
+    def measures(self) -> list[str]:
+        floor = self.sdk_floor_s
+        own = (
+            ["", ""]
+            if floor is None
+            else [f"{floor:.2f} s", f"{self.tap_s - floor:.2f} s"]
+        )
+        return [
+            *own,
+            f"{self.tap_records_per_s:,.0f}",
+            f"{self.tap_requests}/{self.baseline_requests}",
+            f"{self.tap_peak_rss_mb:.0f}/{self.baseline_peak_rss_mb:.0f} MB",
+        ]
+
+    def as_json(self) -> dict[str, object]:
+        return {**super().as_json(), "tap_records_per_s": self.tap_records_per_s}
 
 
 class FakeServer:
@@ -300,9 +374,7 @@ def baseline_argv(case: Case, url: str, folder: Path) -> list[str]:
     ]
 
 
-def run_case(
-    case: Case, runs: int, folder: Path, floors: dict[str, float]
-) -> dict[str, object]:
+def run_case(case: Case, runs: int, folder: Path, floors: dict[str, float]) -> Measured:
     samples: dict[str, list[Sample]] = {"tap": [], "baseline": []}
     for run in range(runs):
         # A fresh server per run: every run sees the same fault sequence.
@@ -318,30 +390,44 @@ def run_case(
                 samples[who].append(measure(argv, server, folder / f"{who}.out"))
             finally:
                 server.stop()
-    for who, taken in samples.items():
+    return measured(
+        case,
+        samples["tap"],
+        samples["baseline"],
+        sdk_floor_s=None if case.batch else floors[case.shape] * case.rows / 1e6,
+    )
+
+
+def measured(
+    case: Case,
+    tap: list[Sample],
+    baseline: list[Sample],
+    *,
+    name: str | None = None,
+    target: float | None = None,
+    sdk_floor_s: float | None = None,
+) -> Measured:
+    """Medians of both sides' runs, once each run is checked to be whole."""
+    for who, taken in (("tap", tap), ("baseline", baseline)):
         for sample in taken:
             if sample.records != case.rows:
                 msg = f"{case.name}: {who} wrote {sample.records} records, not {case.rows}"
                 raise RuntimeError(msg)
-    tap = statistics.median(s.seconds for s in samples["tap"])
-    base = statistics.median(s.seconds for s in samples["baseline"])
-    floor = None if case.batch else floors[case.shape] * case.rows / 1e6
-    return {
-        "case": case.name,
-        "sdk_floor_s": floor,
-        "tap_s": tap,
-        "baseline_s": base,
-        "ratio": tap / base,
-        "target": case.target,
-        "tap_records_per_s": case.rows / tap,
-        "tap_requests": samples["tap"][-1].requests,
-        "baseline_requests": samples["baseline"][-1].requests,
-        "tap_peak_rss_mb": max(s.peak_rss_mb for s in samples["tap"]),
-        "baseline_peak_rss_mb": max(s.peak_rss_mb for s in samples["baseline"]),
-    }
+    return Measured(
+        case=name or case.name,
+        tap_s=statistics.median(s.seconds for s in tap),
+        baseline_s=statistics.median(s.seconds for s in baseline),
+        target=case.target if name is None else target,
+        rows=case.rows,
+        sdk_floor_s=sdk_floor_s,
+        tap_requests=tap[-1].requests,
+        baseline_requests=baseline[-1].requests,
+        tap_peak_rss_mb=max(s.peak_rss_mb for s in tap),
+        baseline_peak_rss_mb=max(s.peak_rss_mb for s in baseline),
+    )
 
 
-def about_case(runs: int) -> dict[str, object]:
+def about_case(runs: int) -> Timing:
     def wall(argv: list[str]) -> float:
         start = time.perf_counter()
         subprocess.run(argv, stdout=subprocess.DEVNULL, check=True)
@@ -351,14 +437,12 @@ def about_case(runs: int) -> dict[str, object]:
     for _ in range(runs):
         taps.append(wall([str(BIN / "tap-contactship"), "--about"]))
         bases.append(wall([sys.executable, "-c", "import singer_sdk"]))
-    tap, base = statistics.median(taps), statistics.median(bases)
-    return {
-        "case": "`tap-contactship --about` vs `python -c 'import singer_sdk'`",
-        "tap_s": tap,
-        "baseline_s": base,
-        "ratio": tap / base,
-        "target": 1.15,
-    }
+    return Timing(
+        case="`tap-contactship --about` vs `python -c 'import singer_sdk'`",
+        tap_s=statistics.median(taps),
+        baseline_s=statistics.median(bases),
+        target=1.15,
+    )
 
 
 #: The tap with another message writer, for the writers' comparison.
@@ -379,9 +463,9 @@ WRITERS = {
 
 def writer_cases(
     case: Case, runs: int, folder: Path, writers: list[str]
-) -> list[dict[str, object]]:
+) -> list[Measured]:
     """The whole tap with its own writer against the SDK's writers."""
-    samples: dict[str, list[float]] = {"ours": [], **{name: [] for name in writers}}
+    samples: dict[str, list[Sample]] = {"ours": [], **{name: [] for name in writers}}
     for _ in range(runs):
         for name, taken in samples.items():
             server = FakeServer(case, folder)
@@ -391,18 +475,17 @@ def writer_cases(
                     module, writer = WRITERS[name]
                     code = WITH_WRITER.format(module=module, writer=writer)
                     argv = [sys.executable, "-c", code, *argv[1:]]
-                taken.append(measure(argv, server, folder / "w.out").seconds)
+                taken.append(measure(argv, server, folder / "w.out"))
             finally:
                 server.stop()
-    ours = statistics.median(samples["ours"])
     return [
-        {
-            "case": f"{case.name}: this tap's writer vs the SDK's {name} writer",
-            "tap_s": ours,
-            "baseline_s": statistics.median(samples[name]),
-            "ratio": ours / statistics.median(samples[name]),
-            "target": 1.0,
-        }
+        measured(
+            case,
+            samples["ours"],
+            samples[name],
+            name=f"{case.name}: this tap's writer vs the SDK's {name} writer",
+            target=1.0,
+        )
         for name in writers
     ]
 
@@ -411,27 +494,6 @@ def smoke(case: Case) -> Case:
     small = min(case.rows, 300 if case.transcripts else 1_000)
     name = f"{case.name} [smoke: {small:,} rows]"
     return replace(case, name=name, rows=small, latency_ms=min(case.latency_ms, 5))
-
-
-def row_of(r: dict[str, Any]) -> str:
-    """One result as a table row."""
-    target = r["target"]
-    if target is None:
-        verdict = "(reported)"
-    else:
-        verdict = f"<= {target}x " + ("ok" if r["ratio"] <= target else "MISSED")
-    floor = r.get("sdk_floor_s")
-    own = f"{floor:.2f} s | {r['tap_s'] - floor:.2f} s" if floor is not None else " | "
-    extra = (
-        f"{r['tap_records_per_s']:,.0f} | {r['tap_requests']}/{r['baseline_requests']} "
-        f"| {r['tap_peak_rss_mb']:.0f}/{r['baseline_peak_rss_mb']:.0f} MB"
-        if "tap_requests" in r
-        else " | | "
-    )
-    return (
-        f"| {r['case']} | {r['tap_s']:.2f} s | {r['baseline_s']:.2f} s "
-        f"| {r['ratio']:.2f}x | {verdict} | {own} | {extra} |"
-    )
 
 
 def sdk_floors(rows: int) -> dict[str, float]:
@@ -446,9 +508,9 @@ def sdk_floors(rows: int) -> dict[str, float]:
     return floors
 
 
-def gzip_levels() -> None:
+def gzip_levels(settings: dict[str, object]) -> None:
     """The tap's uncompressed batch file of 100,000 calls, gzipped at each level."""
-    case = Case("calls", "calls", 100_000, None, batch="none")
+    case = Case("calls", "calls", 100_000, None, batch="none", settings=settings)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         server = FakeServer(case, folder)
@@ -489,7 +551,8 @@ def main() -> None:
         action="append",
         default=[],
         metavar="SETTING=JSON",
-        help="a tap setting",
+        help="a tap setting, for every case the run makes (smoke, writers and "
+        "--gzip-levels included)",
     )
     args = parser.parse_args()
     overrides = {
@@ -498,18 +561,21 @@ def main() -> None:
     }
 
     if args.gzip_levels:
-        gzip_levels()
+        gzip_levels(overrides)
         return
-    cases = [replace(c, settings={**c.settings, **overrides}) for c in CASES]
+    every = [replace(c, settings={**c.settings, **overrides}) for c in CASES]
     runs = args.runs
     if args.case:
-        cases = [cases[n - 1] for n in args.case]
+        cases = [every[n - 1] for n in args.case]
+    else:
+        cases = [every[n] for n in SMOKE] if args.smoke else every
+    writers = every[0]
     if args.smoke:
         # One case of each shape, tiny, once: it all still runs end to end.
-        chosen = (args.case and cases) or [CASES[n] for n in SMOKE]
-        cases = [smoke(c) for c in chosen]
+        cases = [smoke(c) for c in cases]
+        writers = smoke(writers)
         runs = 1
-    results = []
+    results: list[Timing] = []
     print("running: the SDK's record loop alone ...", file=sys.stderr, flush=True)
     floors = sdk_floors(1_000 if args.smoke else 50_000)
     with tempfile.TemporaryDirectory() as tmp:
@@ -519,7 +585,6 @@ def main() -> None:
         if not args.case:
             if not args.smoke:
                 results.append(about_case(max(runs, 5)))
-            writers = smoke(CASES[0]) if args.smoke else CASES[0]
             print(
                 f"running: writers on {writers.name} ...", file=sys.stderr, flush=True
             )
@@ -535,10 +600,10 @@ def main() -> None:
         "| records/s | requests (tap/ceiling) | peak RSS (tap/ceiling) |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for r in results:
-        print(row_of(r))
+    for result in results:
+        print(result.row())
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+        args.json.write_text(json.dumps([r.as_json() for r in results], indent=2))
 
 
 if __name__ == "__main__":

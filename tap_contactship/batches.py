@@ -33,9 +33,13 @@ from fsspec.core import url_to_fs
 from singer_sdk.mapper import SameRecordTransform
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Generator, Iterator
 
     from singer_sdk.mapper import StreamMap
+
+    from tap_contactship.reader import Outcome
+
+Row = dict[str, t.Any]
 
 #: zlib level for `compression: gzip`. On 100,000 calls (72 MB of JSONL),
 #: level 3 compresses as fast as level 1 (0.25 s) into a file 12% smaller;
@@ -111,6 +115,49 @@ class MappedRows:
                 rows.append(mapped)
                 sources.append(row)
         return rows, sources
+
+
+def batch_files(
+    pages: Generator[list[Row], None, Outcome],
+    files: BatchFiles,
+    mapped: MappedRows,
+    encoding: Encoding,
+    *,
+    noted: Callable[[str, int], None],
+    bookmark: Callable[[Row], None],
+) -> Generator[tuple[Encoding, list[str]], None, Outcome]:
+    """Each file the pages fill, once it is whole; returns how the list ended.
+
+    The rows are the record path's (`post_process`, then the map) without the
+    SDK's per-record loop. Before each file is yielded, the bookmark moves to
+    its last row and `noted(url, rows)` hears of it; the SDK then writes the
+    BATCH message and a STATE, so an interrupted sync resumes after the last
+    file announced. A file that fails halfway is removed, never announced.
+    """
+    try:
+        while True:
+            try:
+                page = next(pages)
+            except StopIteration as end:
+                outcome: Outcome = end.value
+                break
+            rows, sources = mapped.of(page)
+            for url, source in files.write(rows, sources):
+                bookmark(source)
+                noted(url, files.sizes[url])
+                yield encoding, [url]
+        for url, source in files.finish():
+            bookmark(source)
+            noted(url, files.sizes[url])
+            yield encoding, [url]
+    except BaseException:
+        files.abandon()
+        raise
+    if mapped.last is not None:
+        # Rows a map filtered out after the last file: the final STATE (the
+        # tap's, at the end of the sync) covers them, as in RECORD mode.
+        bookmark(mapped.last)
+    return outcome
 
 
 class BatchFiles:

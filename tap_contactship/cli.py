@@ -11,7 +11,12 @@ import typing as t
 from pathlib import Path
 
 from tap_contactship import diagnose, interrupts
-from tap_contactship.errors import ConfigError, ContactshipError, SyncInterruptedError
+from tap_contactship.errors import (
+    ConfigError,
+    ContactshipError,
+    ExitCode,
+    SyncInterruptedError,
+)
 from tap_contactship.output import delivered, flush_writers
 from tap_contactship.redaction import redact
 from tap_contactship.tap import TapContactship
@@ -39,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except Exception as exc:
         flush_writers()
         logging.getLogger("tap-contactship").debug("the sync failed", exc_info=True)
-        fail(unexpected(exc), 1)
+        fail(unexpected(exc), ExitCode.UNEXPECTED)
     finally:
         # A reader that went away (`| head`) is handled by click: it exits 1
         # quietly and makes later flushes of stdout harmless, this one included.
@@ -85,10 +90,12 @@ def fail(message: str, exit_code: int) -> t.NoReturn:
 
     Under Meltano (which configures the SDK's logging) the line is logged at
     ERROR, so Meltano shows the reason as the error instead of at info level.
+    Meltano itself exits 1 whatever the tap's code and does not print it, so
+    there the line ends with it: a scheduler reads the failure's class there.
     """
     line = "tap-contactship: error: " + redact(" ".join(message.split()))
     if "SINGER_SDK_LOG_CONFIG" in os.environ:
-        logging.getLogger("tap-contactship").error(line)
+        logging.getLogger("tap-contactship").error(f"{line} (exit code {exit_code})")
     else:
         sys.stderr.write(line + "\n")
     sys.exit(exit_code)

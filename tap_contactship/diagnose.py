@@ -20,14 +20,15 @@ import argparse
 import sys
 import time
 import typing as t
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from singer_sdk.streams.rest import PageContext
 
-from tap_contactship import diagnosis, interrupts, responses
+from tap_contactship import deadline, diagnosis, interrupts, responses
 from tap_contactship.client import ContactshipStream
 from tap_contactship.diagnosis_report import Report
 from tap_contactship.errors import APIError, ConfigError
+from tap_contactship.exchanges import Exchange, envelope_of
 from tap_contactship.pagination import PageToken
 from tap_contactship.redaction import redact
 from tap_contactship.responses import MalformedBodyError, Verdict
@@ -50,28 +51,6 @@ LARGEST_LIMIT = 1001
 #: Longest wait for a `Retry-After` before the one retry a probe gets.
 MAX_WAIT = 30.0
 RATE_LIMIT_HEADERS = ("retry-after", "x-ratelimit", "ratelimit")
-
-
-@dataclass
-class Exchange:
-    """One request of the diagnosis and what came back (parsed, not yet judged)."""
-
-    purpose: str
-    status: int | None = None
-    seconds: float = 0.0
-    rate_headers: dict[str, str] = field(default_factory=dict)
-    payload: t.Any = None
-    #: Why the tap's own `parse_response` refuses the body; None: it reads it.
-    refused: str | None = None
-    #: The failure, in the tap's words, when there is no usable body.
-    error: str | None = None
-    #: Every attempt's HTTP status (0: no response).
-    statuses: list[int] = field(default_factory=list)
-
-    @property
-    def rows(self) -> list[dict[str, t.Any]]:
-        """The rows, whichever envelope carried them (none if unknown)."""
-        return diagnosis.envelope_of(self.payload)[1] or []
 
 
 class Prober:
@@ -130,7 +109,8 @@ class Prober:
         exchange.error = exchange.refused = exchange.payload = None
         started = time.monotonic()
         try:
-            response = stream.requests_session.send(
+            response = deadline.send(
+                stream.requests_session,
                 request,
                 timeout=float(stream.config["request_timeout"]),
                 allow_redirects=stream.allow_redirects,
@@ -180,7 +160,7 @@ def probe_list(prober: Prober, stream: ContactshipStream) -> list[Exchange]:
             exchanges.append(exchange)
             if exchange.error and not prober.answered:
                 # Nothing learnt yet (a rejected key, a wrong URL): one line.
-                raise APIError(exchange.error)
+                raise APIError.of(exchange.error, exchange.statuses[-1])
         return exchange
 
     default = ask("default page", None)
@@ -191,7 +171,7 @@ def probe_list(prober: Prober, stream: ContactshipStream) -> list[Exchange]:
     first, rows = largest.rows, overlap.rows
     if rows and first and rows[0].get("id") == first[0].get("id"):
         return exchanges  # `offset` ignored: there is no end to look for
-    count = diagnosis.envelope_of(largest.payload)[2]
+    count = envelope_of(largest.payload)[2]
     if count is not None and count > len(first):
         end = ask("page at count - 1", PageToken(count - 1, 2))
         if end is None or end.rows:

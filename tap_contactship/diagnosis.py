@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import typing as t
 
+from tap_contactship.exchanges import envelope_of
 from tap_contactship.reads import READ_VERSION
 from tap_contactship.shapes import Hasher, field_shapes, key_shape, timestamp_style
 from tap_contactship.timestamps import TimestampError, parse_timestamp
 
 if t.TYPE_CHECKING:
     from tap_contactship.client import ContactshipStream
-    from tap_contactship.diagnose import Exchange
+    from tap_contactship.exchanges import Exchange
 
 #: Fields whose values are a vocabulary, not data: reported as they are.
 VOCABULARY = (
@@ -30,28 +31,6 @@ VOCABULARY = (
 #: Zones run from UTC-12 to UTC+14: a `date_from` day starting further off is
 #: not a zone.
 MAX_ZONE_HOURS = 14
-
-
-def envelope_of(
-    payload: t.Any,
-) -> tuple[str, list[dict[str, t.Any]] | None, int | None]:
-    """The envelope's name, its rows (None if unknown) and its `count`."""
-    if isinstance(payload, list):
-        rows = [row for row in payload if isinstance(row, dict)]
-        return "bare array", rows, None
-    if isinstance(payload, dict) and isinstance(payload.get("data"), list):
-        rows = [row for row in payload["data"] if isinstance(row, dict)]
-        count = payload.get("count")
-        count = (
-            count if isinstance(count, int) and not isinstance(count, bool) else None
-        )
-        if "statusCode" in payload:
-            return "{statusCode, data}", rows, count
-        return ("{data, count}" if "count" in payload else "{data}"), rows, count
-    if isinstance(payload, dict):
-        keys = ", ".join(sorted(str(k)[:20] for k in payload)[:8])
-        return f"unknown (an object with keys {keys})", None, None
-    return "none (no JSON body)" if payload is None else "unknown", None, None
 
 
 def instant(row: dict[str, t.Any]) -> t.Any:

@@ -18,7 +18,7 @@ from tap_contactship.shapes import Hasher
 
 if t.TYPE_CHECKING:
     from tap_contactship.client import ContactshipStream
-    from tap_contactship.diagnose import Exchange
+    from tap_contactship.exchanges import Exchange
     from tap_contactship.tap import TapContactship
 
 #: One line of the report: what was checked, what was seen, what the tap does.

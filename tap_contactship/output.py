@@ -13,20 +13,17 @@ may be unbuffered: PYTHONUNBUFFERED), written in large chunks; every other
 message (SCHEMA, STATE, ...) writes the buffer out and flushes, so a target sees
 each STATE right after its records.
 
-ACTIVATE_VERSION is held back, per stream. The SDK writes it before a
-full-table stream's records, and a target that receives it deletes (or
-soft-deletes) every row of an older version: if the sync then failed halfway,
-rows not yet read again would be gone from the warehouse. Held here, a
-stream's message is written only when that stream says it handed over its
-last record of a complete list (`activate`), before the stream's next STATE
-(in BATCH mode, the one after its last BATCH message); a stream that fails, or
-whose list may be incomplete, never activates its version, whatever the other
-streams do. This is Singer's original rule (singer-io tap-postgres full_table).
+ACTIVATE_VERSION: the SDK writes it before a full-table stream's records, and
+a target that receives it deletes (or soft-deletes) every row of an older
+version: if the sync then failed halfway, rows not yet read again would be gone
+from the warehouse. So this writer drops the SDK's, and a stream writes its own
+(`WholeListVersion`) after the last record of a list it read whole, before its
+next STATE; a stream that fails, or whose list may be incomplete, writes none.
+This is Singer's original rule (singer-io tap-postgres full_table).
 """
 
 from __future__ import annotations
 
-import atexit
 import sys
 import typing as t
 import weakref
@@ -35,15 +32,15 @@ from decimal import Decimal
 
 import orjson
 from singer_sdk.io_base import SingerWriter
+from singer_sdk.mapper import RemoveRecordTransform
 from singer_sdk.singerlib import (
     ActivateVersionMessage,
     RecordMessage,
-    SchemaMessage,
     StateMessage,
 )
 
 if t.TYPE_CHECKING:
-    from singer_sdk import Stream
+    from singer_sdk.mapper import StreamMap
     from singer_sdk.singerlib.encoding.simple import Message
 
 
@@ -61,48 +58,34 @@ def _encode_line(value: t.Any) -> str:
     ).decode()
 
 
+# The CLI's way to every writer of the process (`flush_writers`, `delivered`):
+# the tap itself flushes its writer when its sync ends (`TapContactship.sync_all`).
 _WRITERS: weakref.WeakSet[BufferedSingerWriter] = weakref.WeakSet()
 
 
-@atexit.register
 def flush_writers() -> None:
-    """Write out what every writer holds.
-
-    The last RECORDs of a sync need not be followed by a STATE, and a failed sync
-    still hands over what it read.
-    """
+    """Write out what every writer holds (a failed sync hands over what it read)."""
     for writer in list(_WRITERS):
-        writer.write_ready()
         writer.flush()
 
 
-def end_version(stream: Stream, writer: t.Any, *, complete: bool) -> None:
-    """`stream` ended: its held ACTIVATE_VERSION follows, if its list is whole."""
-    if not complete:
-        withhold_version(
-            stream,
-            writer,
-            "the list may be incomplete, so no ACTIVATE_VERSION is sent: no row "
-            "is deleted in the warehouse this run",
-        )
-    elif isinstance(writer, BufferedSingerWriter):
-        for stream_map in stream.stream_maps:
-            writer.activate(stream_map.stream_alias)
+class WholeListVersion(ActivateVersionMessage):
+    """The ACTIVATE_VERSION a stream writes after the last record of a whole list."""
+
+    def __init__(self, stream: str, version: int) -> None:
+        """Activate `version` of `stream`."""
+        super().__init__(stream=stream, version=version)
 
 
-def withhold_version(stream: Stream, writer: t.Any, why: str) -> None:
-    """`stream`'s held ACTIVATE_VERSION is never sent; say why if it was asked for."""
-    if isinstance(writer, BufferedSingerWriter):
-        for stream_map in stream.stream_maps:
-            writer.discard(stream_map.stream_alias)
-    if stream.emit_activate_version_messages:
-        stream.logger.warning("%s: %s", stream.name, why)
-
-
-def note_batch_rows(writer: t.Any, url: str, rows: int) -> None:
-    """The file at `url` holds `rows` rows (counted when a BATCH names it)."""
-    if isinstance(writer, BufferedSingerWriter):
-        writer.file_rows[url] = rows
+def whole_list_versions(
+    stream_maps: list[StreamMap], version: int
+) -> list[WholeListVersion]:
+    """One ACTIVATE_VERSION per output of a stream, as the SDK writes its own."""
+    return [
+        WholeListVersion(stream_map.stream_alias, version)
+        for stream_map in stream_maps
+        if not isinstance(stream_map, RemoveRecordTransform)
+    ]
 
 
 @dataclass
@@ -120,10 +103,11 @@ def delivered() -> Delivered:
     """Rows in RECORD and BATCH messages so far, and whether a STATE covers them."""
     total = Delivered()
     for writer in list(_WRITERS):
-        total.records += writer.records
-        total.batch_rows += writer.batch_rows
-        total.batches += writer.batches
-        total.resumable |= writer.resumable
+        mine = writer.delivered()
+        total.records += mine.records
+        total.batch_rows += mine.batch_rows
+        total.batches += mine.batches
+        total.resumable |= mine.resumable
     return total
 
 
@@ -139,15 +123,21 @@ class BufferedSingerWriter(SingerWriter):
         self._lines: list[str] = []
         self._chars = 0
         self.records = 0
-        self._held: dict[str, ActivateVersionMessage] = {}
         #: Rows of batch files not yet announced, by URL (`note_batch_rows`).
         self.file_rows: dict[str, int] = {}
         self.batch_rows = 0
         self.batches = 0
         #: Whether a STATE followed a row: a later run resumes from the last one.
         self.resumable = False
-        self._ready: list[ActivateVersionMessage] = []
         _WRITERS.add(self)
+
+    def delivered(self) -> Delivered:
+        """Rows in RECORD and BATCH messages so far, and whether a STATE covers them."""
+        return Delivered(self.records, self.batch_rows, self.batches, self.resumable)
+
+    def note_batch_rows(self, url: str, rows: int) -> None:
+        """The file at `url` holds `rows` rows (counted when a BATCH names it)."""
+        self.file_rows[url] = rows
 
     def serialize_message(self, message: Message) -> str:
         """Encode RECORD messages with orjson, others as the SDK does."""
@@ -168,11 +158,10 @@ class BufferedSingerWriter(SingerWriter):
                 if self._chars >= self.BUFFER_CHARS:
                     self.flush()
                 return
-        if isinstance(message, ActivateVersionMessage):
-            self._held[message.stream] = message
-            return
-        if isinstance(message, (StateMessage, SchemaMessage)):
-            self.write_ready()
+        if isinstance(message, ActivateVersionMessage) and not isinstance(
+            message, WholeListVersion
+        ):
+            return  # the SDK's, before the records: see the module's docstring
         if isinstance(message, StateMessage):
             self.resumable = bool(self.records or self.batches)
         elif message.type == "BATCH":  # the SDK's class for it is private
@@ -181,26 +170,6 @@ class BufferedSingerWriter(SingerWriter):
             self.batch_rows += sum(self.file_rows.pop(u, 0) for u in manifest)
         self._lines.append(self.format_message(message) + "\n")
         self.flush()
-
-    def activate(self, stream: str) -> None:
-        """`stream` handed over the last record of a complete list.
-
-        Its held ACTIVATE_VERSION, if any, follows before the next STATE (in
-        BATCH mode, the one after the stream's last BATCH message), the next
-        stream's SCHEMA, or the end of the output. Other streams' stay held.
-        """
-        message = self._held.pop(stream, None)
-        if message is not None:
-            self._ready.append(message)
-
-    def write_ready(self) -> None:
-        """Write the ACTIVATE_VERSION messages of streams that ended whole."""
-        self._lines += [self.format_message(m) + "\n" for m in self._ready]
-        self._ready.clear()
-
-    def discard(self, stream: str) -> None:
-        """`stream` ended without a complete list: its version is never activated."""
-        self._held.pop(stream, None)
 
     def _record_line(self, message: RecordMessage) -> str | None:
         # The whole line in one orjson call: it writes `time_extracted` as

@@ -29,6 +29,11 @@ page; and every long-lived row before x was emitted before x was (by the same
 argument for the page x came from). So the emitted rows always cover every
 long-lived row up to the last anchor, whatever was created or released meanwhile.
 
+The argument's steps are the transitions in `paging_states`: `stepped_back` (a
+page not starting with an emitted row is not used), `moved_on` (the next offset
+is the last row received, the anchor, or right after a page of one row), and
+`learned` (a short page is the server's cap only once the next one agrees).
+
 This class is not a ``singer_sdk.pagination.BaseAPIPaginator``: those decide the
 next token from the raw response, while the decision here needs the parsed rows
 (which would mean parsing every page twice), may go back to an earlier offset,
@@ -37,11 +42,12 @@ and must hand out the pages after the next one for fetching ahead.
 
 from __future__ import annotations
 
-import math
 import typing as t
 from collections import deque
 
+from tap_contactship import paging_states as states
 from tap_contactship.errors import OffsetIgnoredError, PagingError
+from tap_contactship.paging_states import Phase
 from tap_contactship.recent_ids import RecentIds
 
 if t.TYPE_CHECKING:
@@ -62,6 +68,10 @@ class OverlapOffsetPaginator:
     which returns the rows to emit and moves the token on (or back). Pages read
     ahead of time (see :meth:`planned`) are accepted only if they are the page the
     paginator now expects; any other must be read again.
+
+    Where it reads and what it learned is one immutable `paging_states.State`,
+    replaced by a transition per page; the ids emitted recently are the only
+    memory kept beside it.
     """
 
     #: Fewest ids remembered for de-duplication (about 10 MB of memory).
@@ -88,25 +98,7 @@ class OverlapOffsetPaginator:
         self.page_size = page_size
         self.key = key
         self.follow_without_count = follow_without_count
-        self.offset = 0
-        self.finished = False
-        self.count: int | None = None
-        self.requests = 0
-        #: Distinct rows handed out so far.
-        self.emitted = 0
-        #: False when the API's `count` promised rows it never returned.
-        self.complete = True
-        #: The most rows the server returns per request, once it showed one.
-        self.server_cap: int | None = None
-        # A short page while `count` says more remain: the server's cap, or the
-        # end of a list whose `count` is too high. The next page tells which;
-        # until then nothing is planned ahead at the short page's stride.
-        self._suspected_cap: int | None = None
-        # The longest page served: once it is 2 or more, a page holding only
-        # its anchor is the end of the list, not a server serving one row.
-        self._longest_page = 0
-        # A page went past `count`: the total is too low, read on to the end.
-        self._count_low = False
+        self.state = states.State()
         self.warnings: list[str] = []
         #: The ids emitted most recently, which a re-read may meet again.
         self.seen = RecentIds(window or max(self.MIN_WINDOW, 50 * page_size))
@@ -114,11 +106,36 @@ class OverlapOffsetPaginator:
         #: that offset would stay inside the window of remembered ids.
         self.reads: deque[tuple[int, int]] = deque()
         self._first_id: t.Any = None
-        # After a page that held nothing but its anchor, the next read starts
-        # right after it, without overlap, to tell "no more rows" from "the
-        # server returns one row per page".
-        self._probing = False
-        self._most_new_rows = 1
+
+    @property
+    def finished(self) -> bool:
+        """Whether the list has been read."""
+        return self.state.phase is Phase.AT_END
+
+    @property
+    def count(self) -> int | None:
+        """The total the API reported last, if any."""
+        return self.state.count
+
+    @property
+    def requests(self) -> int:
+        """Responses accepted so far."""
+        return self.state.requests
+
+    @property
+    def emitted(self) -> int:
+        """Distinct rows handed out so far."""
+        return self.state.emitted
+
+    @property
+    def complete(self) -> bool:
+        """False when the API's `count` promised rows it never returned."""
+        return self.state.complete
+
+    @property
+    def server_cap(self) -> int | None:
+        """The most rows the server returns per request, once it showed one."""
+        return self.state.server_cap
 
     @property
     def token(self) -> PageToken:
@@ -128,10 +145,12 @@ class OverlapOffsetPaginator:
         row is the anchor it shares with the page before, so each request still
         brings ``page_size`` new rows; on the first, it shows at once whether the
         server caps pages at ``page_size`` or below. Once a cap is known, pages
-        ask for no more than it.
+        ask for no more than it. A probe (after a page of one row) reads right
+        after that row, without an anchor.
         """
-        limit = self._capped(self.page_size) if self._probing else self._full_limit
-        return PageToken(self.offset, limit)
+        probing = self.state.phase is Phase.PROBING
+        limit = self._capped(self.page_size) if probing else self._full_limit
+        return PageToken(self.state.offset, limit)
 
     @property
     def _full_limit(self) -> int:
@@ -139,7 +158,7 @@ class OverlapOffsetPaginator:
         return self._capped(self.page_size + 1)
 
     def _capped(self, limit: int) -> int:
-        return min(limit, self.server_cap or limit)
+        return min(limit, self.state.server_cap or limit)
 
     def planned(self, how_many: int) -> list[PageToken]:
         """The next pages, assuming full pages and nothing shifting meanwhile.
@@ -151,7 +170,7 @@ class OverlapOffsetPaginator:
         if self.finished:
             return []
         first = self.token
-        if self._probing or self._suspected_cap is not None:
+        if self.state.phase is Phase.PROBING or self.state.suspected_cap is not None:
             return [first]  # what follows depends on what this page shows
         tokens = [first]
         limit = self._full_limit
@@ -175,44 +194,62 @@ class OverlapOffsetPaginator:
 
         Raises:
             OffsetIgnoredError: The API answers every offset with the first page.
+            PagingError: Paging does not converge, or a row has no key.
             ValueError: ``token`` is not the one the paginator expects.
         """
         if token != self.token or self.finished:
             msg = f"page {token} is not the one expected ({self.token})"
             raise ValueError(msg)
-        first_request = self.requests == 0
-        self.requests += 1
-        count_before = self.count
-        if page.total is not None:
-            self.count = page.total
-        self._check_budget()
-
-        offset, rows = token.offset, page
-        probe, self._probing = self._probing, False
-        overlapped = not first_request and not probe
-        if offset > 0 and rows and self._id(rows[0]) == self._first_id:
+        before = self.state
+        self.state = states.counted(before, page.total)
+        if states.over_budget(self.state):
+            msg = (
+                f"paging did not converge after {self.requests} requests "
+                f"(count={self.count}, page_size={self.page_size}); the API's "
+                "offsets appear unstable"
+            )
+            raise PagingError(msg)
+        first_id = self._id(page[0]) if page else None
+        if token.offset > 0 and page and first_id == self._first_id:
             # The first row can only be at offset 0: new rows sort after it,
             # and once released it is gone.
             msg = (
-                f"the API answered offset={offset} with the same first row as "
-                "offset=0; it appears to ignore the `offset` parameter, so the "
+                f"the API answered offset={token.offset} with the same first row "
+                "as offset=0; it appears to ignore the `offset` parameter, so the "
                 "list cannot be read completely"
             )
             raise OffsetIgnoredError(msg)
-        shifted = overlapped and (not rows or self._id(rows[0]) not in self.seen)
+        probe = before.phase is Phase.PROBING
+        overlapped = before.requests > 0 and not probe
+        shifted = overlapped and (not page or first_id not in self.seen)
         # A probe has no anchor to show a shift; a `count` that dropped does.
-        released = probe and (page.total or 0) < (count_before or 0)
-        if offset > 0 and (shifted or released):
+        released = probe and (page.total or 0) < (before.count or 0)
+        if token.offset > 0 and (shifted or released):
             # Rows before `offset` moved forward (one was released) or the list
             # got shorter than `offset`: some may have slid past us.
-            self._step_back(offset)
+            self._step_back()
             return []
-        if first_request and rows:
-            self._first_id = self._id(rows[0])
-        longest_before = self._longest_page
-        self._learn_cap(token, rows, page.total)
-        self.reads.append((offset, self.emitted))
+        if before.requests == 0 and page:
+            self._first_id = first_id
+        self.reads.append((token.offset, self.emitted))
+        new_rows = self._unseen(page)
+        seen = states.Seen(
+            token.offset, token.limit, len(page), len(new_rows), page.total, overlapped
+        )
+        self.state = states.learned(self.state, seen)
+        while self.reads and self.reads[0][1] < self.emitted - self.seen.capacity:
+            self.reads.popleft()
+        self.state, warnings = states.moved_on(
+            self.state,
+            seen,
+            longest_before=before.longest_page,
+            follow_without_count=self.follow_without_count,
+        )
+        self.warnings += warnings
+        return new_rows
 
+    def _unseen(self, rows: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
+        """The rows not emitted before, now remembered as emitted."""
         new_rows = []
         seen, key = self.seen, self.key
         try:
@@ -223,92 +260,18 @@ class OverlapOffsetPaginator:
                     new_rows.append(row)
         except (KeyError, TypeError):
             raise self._keyless() from None
-        self.emitted += len(new_rows)
-        while self.reads and self.reads[0][1] < self.emitted - seen.capacity:
-            self.reads.popleft()
-        if overlapped:  # the first page brings one row more than any other
-            self._most_new_rows = max(self._most_new_rows, len(new_rows))
-        self._plan_next(token, rows, new_rows, longest_before)
         return new_rows
 
-    def _learn_cap(
-        self, token: PageToken, rows: list[dict[str, t.Any]], total: int | None
-    ) -> None:
-        # Fewer rows than asked while the total says more remain: the server's
-        # own maximum, if the next page is short too; the end of the list, if
-        # it holds nothing new. (One row proves nothing: it may be an anchor.)
-        self._longest_page = max(self._longest_page, len(rows))
-        short = 2 <= len(rows) < token.limit
-        if short and total is not None and token.offset + len(rows) < total:
-            if self._suspected_cap is None:
-                self._suspected_cap = len(rows)
-                return
-            cap = min(self._suspected_cap, len(rows))
-            self.server_cap = min(self.server_cap or cap, cap)
-        self._suspected_cap = None
-
-    def _step_back(self, offset: int) -> None:
-        back_to = max(0, offset - self.page_size)
-        if self.seen.forgotten and not any(o <= back_to for o, _ in self.reads):
+    def _step_back(self) -> None:
+        state = states.stepped_back(self.state, self.page_size)
+        reachable = any(offset <= state.offset for offset, _ in self.reads)
+        if self.seen.forgotten and not reachable:
             msg = (
                 f"rows moved by more than {self.seen.capacity:,} places while the "
                 "list was read (many released during the sync?); run the sync again"
             )
             raise PagingError(msg)
-        self.offset = back_to
-
-    def _plan_next(
-        self,
-        token: PageToken,
-        rows: list[dict[str, t.Any]],
-        new_rows: list[dict[str, t.Any]],
-        longest_before: int,
-    ) -> None:
-        reached = token.offset + len(rows)
-        if self.count is not None and reached > self.count and not self._count_low:
-            self._count_low = True
-            self.warnings.append(
-                f"the API reported count={self.count} but returned rows up to "
-                f"position {reached}; reading on until a page brings nothing new"
-            )
-        # With a trustworthy total, the end is where it says; without one (or
-        # once it proved too low), only a page with nothing after its anchor
-        # ends the list: a short page may just be the server's own cap.
-        total = None if self._count_low else self.count
-        anchor_only = not new_rows and len(rows) == 1
-        # A page shorter than one the server already served is short because
-        # the list ends there; otherwise it may be the server's cap.
-        ends_here = len(rows) < min(token.limit, longest_before)
-        if not rows or (anchor_only and self._longest_page > 1):
-            if total is not None and total > self.emitted:
-                self.complete = False
-                self.warnings.append(
-                    f"the API reported count={total} but returned no more "
-                    f"rows; finished with {self.emitted} rows"
-                )
-            self.finished = True
-        elif total is None:
-            if not (self.follow_without_count or self._count_low):
-                self.finished = True
-            elif len(rows) > 1:
-                self.offset = reached - 1
-            elif new_rows:  # one new row: the server may serve one per request
-                self._probing = True
-                self.offset = reached
-            else:
-                self.finished = True
-        elif reached >= total and ends_here:
-            self.finished = True
-        elif len(rows) == 1:
-            # Overlapping a page of one row re-reads only that row: read on
-            # right after it instead.
-            self._probing = True
-            self.offset = reached
-        else:
-            # Reaching the total with a page no shorter than the server's
-            # longest proves nothing (`count` may be too low, or simply the
-            # page's own length): the next page, its anchor alone, tells.
-            self.offset = reached - 1
+        self.state = state
 
     def _id(self, row: dict[str, t.Any]) -> t.Any:
         try:
@@ -319,17 +282,3 @@ class OverlapOffsetPaginator:
     def _keyless(self) -> PagingError:
         msg = f"the API returned a row without `{self.key}`; cannot de-duplicate"
         return PagingError(msg)
-
-    def _check_budget(self) -> None:
-        # Re-reads after shifts cost a few requests each; twice the page count at
-        # the page size the server actually serves, plus slack, is far beyond any
-        # real sync, and still bounded.
-        total = max(self.count or 0, self.emitted)
-        expected = math.ceil(total / self._most_new_rows) + 1
-        if self.requests > 2 * expected + 20:
-            msg = (
-                f"paging did not converge after {self.requests} requests "
-                f"(count={self.count}, page_size={self.page_size}); the API's "
-                "offsets appear unstable"
-            )
-            raise PagingError(msg)

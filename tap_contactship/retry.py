@@ -131,6 +131,12 @@ def _tls(error: BaseException) -> str:
 
 #: What each failure below HTTP is called, and whether it is worth a retry.
 _CAUSES: list[tuple[tuple[type[BaseException], ...], Callable[[t.Any], str], bool]] = [
+    # First: the deadline cut the connection itself, whatever that looked like.
+    (
+        (ResponseDeadlineError,),
+        lambda _: "the response was still arriving when `request_timeout` ran out",
+        True,
+    ),
     (
         (socket.gaierror,),
         lambda e: f"the host name does not resolve ({e.strerror or e})",
@@ -145,11 +151,6 @@ _CAUSES: list[tuple[tuple[type[BaseException], ...], Callable[[t.Any], str], boo
     (
         (http.client.RemoteDisconnected,),
         lambda _: "the server closed the connection without answering",
-        True,
-    ),
-    (
-        (ResponseDeadlineError,),
-        lambda _: "the response was still arriving when `request_timeout` ran out",
         True,
     ),
     (

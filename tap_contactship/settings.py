@@ -11,81 +11,78 @@ import difflib
 import ipaddress
 import json
 import os
-import re
 import typing as t
-from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlparse
 
-from fsspec.core import url_to_fs
-from singer_sdk.mapper import RemoveRecordTransform
+from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR
 
 from tap_contactship import __version__
-from tap_contactship.batches import local_root
+from tap_contactship.batch_settings import batch_problems
 from tap_contactship.timestamps import TimestampError, parse_timestamp
 
 if t.TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
+
+    from jsonschema import ValidationError
 
 DEFAULT_API_URL = "https://api.contactship.ai"
 DEFAULT_USER_AGENT = f"tap-contactship/{__version__}"
 ENV_PREFIX = "TAP_CONTACTSHIP_"
 
 
-#: What the SDK's validator (jsonschema) says after the value it quotes, and
-#: the schema keyword each phrase comes from.
-_SDK_PHRASES = [
-    (re.compile(r" is a required property$"), "required"),
-    (re.compile(r" is not of type .+$"), "type"),
-    (re.compile(r" is greater than the maximum of \S+$"), "maximum"),
-    (re.compile(r" is less than or equal to the minimum of \S+$"), "exclusiveMinimum"),
-    (re.compile(r" is less than the minimum of \S+$"), "minimum"),
-    (re.compile(r" is not one of \[.*\]$", re.DOTALL), "enum"),
-    (re.compile(r" (should be non-empty|is too short)$"), "minLength"),
-]
-_SDK_PATH = re.compile(r" in config\[(.+)\]$", re.DOTALL)
-
-
 def describe_sdk_errors(
-    errors: list[str],
+    errors: Iterable[ValidationError],
     config: Mapping[str, t.Any],
     schema: dict[str, t.Any],
     *,
     source: str = "file",
 ) -> list[str]:
-    """The SDK's validation errors in one phrase each, without their values.
+    """The validator's errors in one phrase each, without their values.
 
-    The SDK (jsonschema) quotes the offending value, which for a mistyped
-    `api_key` is the secret itself; the phrase names the setting and the rule.
+    jsonschema's messages quote the offending value, which for a mistyped
+    `api_key` is the secret itself; the phrase is built from the error's
+    structured fields instead (`validator`, `path`, `validator_value`,
+    `instance`), naming the setting and the rule.
 
     Args:
-        errors: `ConfigValidationError.errors`, as the SDK formats them.
+        errors: What the settings schema's validator found.
         config: The settings as given (for a missing setting's near misses).
         schema: The tap's settings schema.
         source: ``file`` (a --config file), ``env`` (--config=ENV) or ``none``
             (no --config at all), for hints on where a missing setting goes.
     """
     problems = []
+    missing_at: dict[str, list[str]] = {}
     for error in errors:
-        path = _SDK_PATH.search(error)
-        name = ".".join(_names(path.group(1))) if path else "config"
-        said = error[: path.start()] if path else error
-        keyword = next((k for p, k in _SDK_PHRASES if p.search(said)), None)
-        if keyword == "required":
-            missing = _names(said.removesuffix(" is a required property"))[0]
+        name = ".".join(map(str, error.path)) or "config"
+        if error.validator == "required":
+            # One error per missing property, in the order `required` lists them.
+            if name not in missing_at:
+                present = error.instance if isinstance(error.instance, dict) else {}
+                required = t.cast("list[str]", error.validator_value)
+                missing_at[name] = [n for n in required if n not in present]
+            missing = missing_at[name].pop(0)
             where = _where_to_set(missing, config, schema, source)
             problems.append(f"`{missing}` is required: {where}")
             continue
-        rule = schema.get("properties", {}).get(name, {}).get(keyword or "")
-        problems.append(f"`{name}` {_phrase(keyword, rule)}")
+        phrase = _phrase(str(error.validator), error.validator_value)
+        problems.append(f"`{name}` {phrase}")
     return sorted(problems)
 
 
-def _names(quoted: str) -> list[str]:
-    return re.findall(r"'((?:[^'\\]|\\.)*)'", quoted) or [quoted]
+def validation_errors(
+    config: Mapping[str, t.Any], schema: dict[str, t.Any]
+) -> list[ValidationError]:
+    """What the SDK's validator finds in `config`, as jsonschema's error objects.
+
+    The SDK keeps only their messages (`ConfigValidationError.errors`), which
+    quote the values; this asks the same validator again for the fields.
+    """
+    return list(DEFAULT_JSONSCHEMA_VALIDATOR(schema).iter_errors(dict(config)))
 
 
-def _phrase(keyword: str | None, rule: t.Any) -> str:
+def _phrase(keyword: str, rule: t.Any) -> str:
     listed = " or ".join(map(str, rule)) if isinstance(rule, list) else str(rule)
     phrases = {
         "type": f"must be of type {listed}",
@@ -94,8 +91,9 @@ def _phrase(keyword: str | None, rule: t.Any) -> str:
         "maximum": f"must be at most {rule}",
         "exclusiveMinimum": f"must be greater than {rule}",
         "minLength": "must not be empty",
+        "minItems": "must not be empty",
     }
-    return phrases.get(keyword or "", "is invalid")
+    return phrases.get(keyword, "is invalid")
 
 
 def given_settings(config: t.Any, *, parse_env_config: bool) -> dict[str, t.Any]:
@@ -135,83 +133,6 @@ def extra_problems(config: Mapping[str, t.Any]) -> list[str]:
     if batch is not None:
         problems += batch_problems(batch)
     return problems
-
-
-def batch_problems(batch: t.Any) -> list[str]:
-    """What would make BATCH mode fail after its first request, said before it."""
-    if not isinstance(batch, dict):
-        return ["`batch_config` must be an object"]
-    problems = []
-    encoding = batch.get("encoding") or {}
-    if encoding.get("format") != "jsonl":
-        problems.append(
-            "`batch_config.encoding.format` must be `jsonl`: this tap writes JSONL "
-            "batch files (target-snowflake loads no other)"
-        )
-    if encoding.get("compression") not in {None, "none", "gzip"}:
-        problems.append("`batch_config.encoding.compression` must be `gzip` or `none`")
-    size = batch.get("batch_size", 1)
-    whole = isinstance(size, (int, Decimal)) and not isinstance(size, bool)
-    if not whole or size < 1 or size != int(size):
-        problems.append("`batch_config.batch_size` must be a whole number, at least 1")
-    storage = batch.get("storage") or {}
-    root, prefix = storage.get("root"), storage.get("prefix") or ""
-    if not isinstance(root, str) or not root:
-        problems.append(
-            "`batch_config.storage.root` must be set: a folder, or an fsspec URL "
-            "such as s3://bucket/path (unset, the SDK picks a temporary folder that "
-            "nobody cleans)"
-        )
-    else:
-        problems += _root_problems(root, str(prefix), storage.get("params") or {})
-    return problems
-
-
-def batch_map_problems(stream_maps: Mapping[str, list[t.Any]]) -> list[str]:
-    """Streams that stream maps copy into several: BATCH mode cannot write them.
-
-    The SDK writes one BATCH message per map of a stream, all naming the files
-    `get_batches` wrote, so every copy would load the same rows.
-    """
-    problems = []
-    for stream, maps in stream_maps.items():
-        aliases = [
-            m.stream_alias for m in maps if not isinstance(m, RemoveRecordTransform)
-        ]
-        if len(aliases) > 1:
-            problems.append(
-                f"`stream_maps` make {len(aliases)} streams of `{stream}` "
-                f"({', '.join(aliases)}), which BATCH mode cannot write (each BATCH "
-                "message would name the same files): map it once, or leave out "
-                "`batch_config`"
-            )
-    return problems
-
-
-def _root_problems(root: str, prefix: str, params: dict[str, t.Any]) -> list[str]:
-    if "?" in root + prefix:
-        # `StorageTarget.from_url` drops a URL's query: the file never opens.
-        return [
-            "`batch_config.storage.root` and `prefix` must not contain `?`: the "
-            "SDK's batch reader cuts a file URL there, so loaders could not open "
-            "the files"
-        ]
-    folder = local_root(root)
-    if folder is None:
-        try:
-            url_to_fs(root, **params)
-        except (ImportError, ValueError, TypeError) as exc:
-            reason = str(exc).split("\n")[0][:200]
-            return [f"`batch_config.storage.root`: no fsspec filesystem: {reason}"]
-        return []
-    existing = Path(folder)
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        return [f"`batch_config.storage.root`: {existing} is a file, not a folder"]
-    if not os.access(existing, os.W_OK | os.X_OK):
-        return [f"`batch_config.storage.root`: cannot write in {existing}"]
-    return []
 
 
 def _where_to_set(

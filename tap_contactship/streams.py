@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import sys
 import typing as t
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from singer_sdk import typing as th
 
 from tap_contactship import responses
+from tap_contactship.calls_window import CallsWindow, run_start
 from tap_contactship.client import ContactshipStream
-from tap_contactship.errors import APIError
 from tap_contactship.reads import READ_VERSION_PROPERTY
-from tap_contactship.timestamps import (
-    TimestampError,
-    canonical_timestamp,
-    parse_timestamp,
-)
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -24,8 +19,6 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
-    from collections.abc import Generator
-
     import requests
     from singer_sdk.helpers.types import Context
 
@@ -83,16 +76,18 @@ class CallsStream(ContactshipStream):
     """Every call, incremental on `created_at` (`GET /v1/calls`).
 
     Calls change after they are created (status, result, analysis and recording
-    arrive later) and the API has no `updated_at`, so each run re-reads the
-    `calls_lookback_days` before its bookmark and emits those calls again; the
-    primary key lets targets upsert them.
+    arrive later) and the API has no `updated_at`, so a run that starts after a
+    finished one re-reads the `calls_lookback_days` before its bookmark and
+    emits those calls again; the primary key lets targets upsert them. A run
+    that resumes an interrupted one continues where it stopped instead (see
+    calls_window.py).
     """
 
     name = "calls"
     path = "/calls"
     replication_key = "created_at"
     is_sorted = True
-    # A STATE every thousand calls makes an interrupted first sync resumable.
+    # A STATE every thousand calls, and one when a signal stops the sync.
     STATE_MSG_FREQUENCY = 1000
     canonical_fields = ("created_at",)
 
@@ -126,100 +121,34 @@ class CallsStream(ContactshipStream):
         th.Property("transcript_format", th.StringType),
     ).to_dict()
 
-    _window_start: datetime | None = None
-    #: The last `created_at` read, in the canonical form.
-    _previous: str | None = None
-
     @override
     def get_url_params(
         self, context: Context | None, next_page_token: PageToken | None
     ) -> dict[str, t.Any]:
-        """Ask for calls from a day before the window, and transcripts if wanted."""
+        """Ask for transcripts if wanted (the window's `date_from` is its own)."""
         params = super().get_url_params(context, next_page_token)
-        if self._window_start is not None:
-            # The docs only show day precision and name no timezone: a day of
-            # margin covers any reading of the date; the rest is cut client-side.
-            # The day is taken in UTC: in the offset's own zone (up to +14:00)
-            # the day before can still start after the window in a server's
-            # zone as far west as -12:00.
-            day_before = self._window_start.astimezone(timezone.utc) - timedelta(1)
-            params["date_from"] = day_before.date().isoformat()
         if self.config.get("include_transcripts"):
             params.update(include_transcript="true", transcript_format="json")
         return params
 
-    def window_start(self) -> datetime | None:
-        """The earliest `created_at` this run emits.
-
-        The bookmark minus the look-back on later runs, `start_date` on the first,
-        never earlier than `start_date`; None means every call.
-
-        Raises:
-            APIError: The state's bookmark is not a timestamp.
-        """
-        start_date = self.config.get("start_date")
-        floor = parse_timestamp(start_date) if start_date else None
-        bookmark = self.stream_state.get("replication_key_value")
-        if not bookmark:
-            return floor
-        try:
-            bookmarked = parse_timestamp(bookmark)
-        except TimestampError:
-            msg = (
-                "the state's `calls` bookmark is not a timestamp; fix or clear it "
-                "(meltano state clear <state id>)"
-            )
-            raise APIError(msg) from None
-        lookback = timedelta(days=float(self.config["calls_lookback_days"]))
-        start = bookmarked - lookback
-        return max(start, floor) if floor else start
+    @override
+    def selection(self, context: Context | None) -> CallsWindow:
+        """The calls from where this run starts on (see calls_window.py)."""
+        start = run_start(
+            self.stream_state.get("replication_key_value"),
+            interrupted=self.name in self.interrupted.streams,
+            lookback=timedelta(days=float(self.config["calls_lookback_days"])),
+            start_date=self.config.get("start_date"),
+        )
+        return CallsWindow(start)
 
     @property
     @override
     def check_sorted(self) -> bool:
         # The look-back re-reads calls older than the bookmark on purpose, which
-        # the SDK's check would take for disorder; `get_records` checks the
-        # order itself, as instants, from the window start on.
+        # the SDK's check would take for disorder; the window checks the order
+        # itself, as instants.
         return False
-
-    @override
-    def read_pages(
-        self, context: Context | None
-    ) -> Generator[list[dict[str, t.Any]], None, bool]:
-        """Read the calls from a day before the window start (see `select`)."""
-        self._window_start = self.window_start()
-        self._previous = None
-        return (yield from super().read_pages(context))
-
-    @override
-    def select(self, rows: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
-        """The calls from the window start on, checked to be in `created_at` order.
-
-        Raises:
-            APIError: A `created_at` is not a timestamp, or calls come out of
-                order (a bookmark taken from them would skip calls).
-        """
-        start, previous = self._window_start, self._previous
-        # Canonical forms compare as their instants do (see timestamps.py).
-        since = None if start is None else canonical_timestamp(start)
-        kept = []
-        for row in rows:
-            created_at = row.get("created_at")
-            if created_at is not None:
-                # Read even without a window: a garbled value must not become
-                # the bookmark that the next run starts from. Written back, so
-                # `post_process` leaves it alone (`canonical_fields`).
-                created_at = row["created_at"] = responses.api_timestamp(
-                    created_at, "calls.created_at", row.get("id")
-                )
-                if previous is not None and created_at < previous:
-                    message = responses.out_of_order_message(created_at, previous)
-                    raise APIError(message)
-                previous = created_at
-            if since is None or created_at is None or created_at >= since:
-                kept.append(row)
-        self._previous = previous
-        return kept
 
 
 class AgentsStream(ContactshipStream):

@@ -13,6 +13,8 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_contactship import streams
+from tap_contactship.batch_settings import batch_map_problems
+from tap_contactship.calls_window import Interrupted
 from tap_contactship.errors import ConfigError
 from tap_contactship.output import BufferedSingerWriter
 from tap_contactship.reads import WholeReads, WholeReadsStream
@@ -20,13 +22,13 @@ from tap_contactship.redaction import install_redaction, register_secret
 from tap_contactship.settings import (
     DEFAULT_API_URL,
     DEFAULT_USER_AGENT,
-    batch_map_problems,
     describe_sdk_errors,
     env_problems,
     extra_problems,
     given_settings,
     unknown_settings,
     unknown_variables,
+    validation_errors,
 )
 
 if sys.version_info >= (3, 12):
@@ -203,7 +205,8 @@ class TapContactship(Tap):
             )
         except ConfigValidationError as exc:
             settings = given_settings(given, parse_env_config=parse_env_config)
-            problems = describe_sdk_errors(exc.errors, settings, schema, source=source)
+            errors = validation_errors(self.config, exc.schema or schema)
+            problems = describe_sdk_errors(errors, settings, schema, source=source)
             problems += extra_problems(settings)
             raise ConfigError("invalid config: " + "; ".join(problems)) from None
         key = str(self.config.get("api_key") or "")
@@ -253,10 +256,30 @@ class TapContactship(Tap):
         """The lists this run read whole."""
         return WholeReads()
 
+    @cached_property
+    def interrupted(self) -> Interrupted:
+        """The streams whose input state is an interrupted run's."""
+        return Interrupted()
+
+    @override
+    def load_state(self, state: dict[str, t.Any]) -> None:
+        super().load_state(state)
+        # Read before the sync overwrites the SDK's marker of an unfinished run.
+        self.interrupted.load(state)
+
     @override
     def discover_streams(self) -> list[Stream]:
+        writer = self.message_writer
+        batch_rows = (
+            writer.note_batch_rows if isinstance(writer, BufferedSingerWriter) else None
+        )
         found: list[Stream] = [
-            stream_class(tap=self, reads=self.whole_reads)
+            stream_class(
+                tap=self,
+                reads=self.whole_reads,
+                batch_rows=batch_rows,
+                interrupted=self.interrupted,
+            )
             for stream_class in streams.STREAMS
         ]
         return [*found, WholeReadsStream(self, self.whole_reads)]

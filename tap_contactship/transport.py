@@ -1,264 +1,209 @@
-"""Page requests: prepared from the stream's hooks, sent, retried, parsed.
+"""One page request: built, sent, judged, retried. Built from plain values.
 
-`PageClient.pages(paginator)` reads a list: it hands `fetch(token)` to the
-fetcher, which calls it from its worker threads, and counts the requests.
-Every step goes through the stream's public SDK hooks: `get_http_request` and
-`build_prepared_request` build the request (body and `payload_as_json`
-included), `validate_response` and `parse_response` judge the answer,
-`update_sync_costs` counts it, and the `backoff` library retries it with the
-stream's `backoff_wait_generator`, `backoff_max_tries`, `backoff_jitter` and
-`backoff_handler`. Waits go through the stream's clock (tests pass a fake one)
-instead of the library's own sleep, and a 429 waits in the throttle that every
-request of the stream passes.
+`PageClient.fetch(token)` is what the fetcher calls from its worker threads.
+The client never sees the stream: it gets how to build a request
+(`Requests`, made once per list read from the stream's `get_http_request` and
+`build_prepared_request`), the session, how long a response may take, the
+retry policy (`RetryPolicy`, the stream's `backoff_*` hooks read once), the
+throttle every request of the list passes, the clock that sleeps, and
+`judge(response) -> Page`, which checks and parses an answer (the stream's
+`validate_response` and `parse_response`).
+
+The retry loop is plain: the wait generator is driven as the `backoff`
+library drives it (primed with `next`, then sent each failure), the jitter
+applied to its value, and the result slept on the client's clock, so tests
+need no sleeping and read the waits off a fake clock.
 """
 
 from __future__ import annotations
 
-import contextlib
-import socket
+import dataclasses
 import threading
-import time
 import typing as t
+from dataclasses import dataclass
 
-import backoff
 import requests
 from singer_sdk import metrics
 from singer_sdk.exceptions import RetriableAPIError
-from singer_sdk.streams.rest import PageContext
 
-from tap_contactship import interrupts, responses
+from tap_contactship import deadline, responses
 from tap_contactship.errors import (
     APIError,
     FetchAbandonedError,
     MalformedResponseError,
-    ResponseDeadlineError,
 )
-from tap_contactship.fetcher import Fetcher
-from tap_contactship.progress import Progress
 from tap_contactship.responses import MalformedBodyError, Page
-from tap_contactship.retry import NETWORK_ERRORS, is_retriable
+from tap_contactship.retry import NETWORK_ERRORS, Clock, is_retriable, status_of
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator
+    import logging
+    from collections.abc import Callable, Generator
 
-    from singer_sdk.helpers.types import Context
+    from singer_sdk.streams.rest import HTTPRequest
 
-    from tap_contactship.client import ContactshipStream
-    from tap_contactship.pagination import OverlapOffsetPaginator, PageToken
+    from tap_contactship.pagination import PageToken
+    from tap_contactship.throttle import Throttle
+
+#: What a retry is tried for: an answer worth asking again, or the network.
+RETRIED = (RetriableAPIError, *NETWORK_ERRORS)
 
 
-class PageClient:
-    """Fetches the pages of one stream's list for one sync."""
+def page_params(token: PageToken) -> dict[str, t.Any]:
+    """The query parameters that read the page at `token`."""
+    offset, limit = token
+    return {"limit": limit, "offset": offset, "order": "asc"}
 
-    def __init__(
-        self,
-        stream: ContactshipStream,
-        context: Context | None,
-        stopped: threading.Event | None = None,
-    ) -> None:
-        """Fetch for `stream`; once `stopped` is set, nobody wants a page any more."""
-        self.stream = stream
-        self.context = context
-        self.stopped = stopped or threading.Event()
 
-    def pages(
-        self, paginator: OverlapOffsetPaginator
-    ) -> Iterator[list[dict[str, t.Any]]]:
-        """Page by page, the rows the paginator accepts; fetched ahead by a `Fetcher`.
+@dataclass(frozen=True)
+class Requests:
+    """The requests of one list: one built request, with each page's query.
 
-        Requests are counted (the SDK's `http_request_count`) and progress is
-        logged as the pages go by; a signal stops reading between pages.
-        """
-        stream = self.stream
-        interval = float(stream.config["progress_interval"])
-        progress = Progress(
-            stream.logger, stream.name, interval, stream.clock.monotonic
+    `http` is the stream's request without paging (`get_http_request` with no
+    token) and `template` that request prepared and authenticated once
+    (`build_prepared_request`); a page's request is a copy with its query.
+    """
+
+    http: HTTPRequest
+    template: requests.PreparedRequest
+
+    def at(self, token: PageToken) -> requests.PreparedRequest:
+        """The request for the page at `token`."""
+        query = {**page_params(token), **self.http.params}
+        request = self.template.copy()
+        request.prepare_url(
+            self.http.url, dataclasses.replace(self.http, params=query).encode_params()
         )
-        lock = threading.Lock()
-        with stream.get_http_request_counter() as counter:
-            counter.with_context(self.context)
+        return request
 
-            def fetch(token: PageToken) -> Page:
-                page = self.fetch(token)
-                with lock:
-                    counter.increment()
-                return page
 
-            fetcher = Fetcher(
-                paginator,
-                fetch,
-                max_in_flight=stream.throttle.max_in_flight,
-                limit=lambda: stream.throttle.limit,
-                name=stream.name,
-                check=interrupts.check,
-            )
-            self.stopped = fetcher.stopped
-            try:
-                for rows in fetcher.pages():
-                    progress.update(paginator.emitted, paginator.count)
-                    yield rows
-            finally:
-                for warning in paginator.warnings:
-                    stream.logger.warning("%s: %s", stream.name, warning)
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry, as the stream's `backoff_*` hooks say."""
+
+    #: The wait generator (`backoff_wait_generator`): primed, then sent each failure.
+    waits: Callable[[], Generator[float, t.Any, None]]
+    max_tries: int
+    jitter: Callable[[float], float]
+    #: Told each retry, as `backoff_handler` is: `exception`, `tries`, `wait`.
+    noted: Callable[[dict[str, t.Any]], None]
+
+
+@dataclass(eq=False)
+class PageClient:
+    """Fetches one page at a time for one list read, from plain values."""
+
+    build: Requests
+    session: requests.Session
+    #: Seconds for a whole response; whether to follow a redirect.
+    timeout: float
+    allow_redirects: bool
+    retries: RetryPolicy
+    throttle: Throttle
+    clock: Clock
+    judge: Callable[[requests.Response], Page]
+    #: Named in the line of a request that failed for good.
+    api_url: str
+    #: Set once nobody wants a page any more (the fetcher's `stopped`).
+    stopped: threading.Event = dataclasses.field(default_factory=threading.Event)
 
     def fetch(self, token: PageToken) -> Page:
-        """The page at `token`, retried as the stream's backoff hooks say.
+        """The page at `token`, retried as the policy says.
 
         Raises:
             APIError: The request failed for good (one line, naming the cause).
         """
-        request = self.prepare(token)
+        request = self.build.at(token)
         try:
-            return self.with_retries(self.send)(request)
-        except (RetriableAPIError, *NETWORK_ERRORS) as exc:
+            return self.with_retries(self.send, request)
+        except RETRIED as exc:
             message = responses.gave_up_message(
                 exc,
-                attempts=self.stream.backoff_max_tries(),
-                api_url=str(self.stream.config["api_url"]),
+                attempts=self.retries.max_tries,
+                api_url=self.api_url,
                 request_line=responses.request_line(request),
             )
-            raise APIError(message) from None
+            raise APIError.of(message, status_of(exc)) from None
 
-    def prepare(self, token: PageToken) -> requests.PreparedRequest:
-        """The request for the page at `token`, as the stream's hooks build it."""
-        stream = self.stream
-        http_request = stream.get_http_request(
-            page=PageContext(stream_context=self.context, next_page_token=token)
-        )
-        body = "json" if stream.payload_as_json else "data"
-        return stream.build_prepared_request(
-            method=http_request.method,
-            url=http_request.url,
-            params=http_request.encode_params(),
-            headers=http_request.headers,
-            **{body: http_request.data},
-        )
+    def with_retries(
+        self,
+        send: Callable[[requests.PreparedRequest], Page],
+        request: requests.PreparedRequest,
+    ) -> Page:
+        """`send(request)`, tried again after each wait the policy chooses.
+
+        Raises:
+            RetriableAPIError: The last failure, once the tries are spent (or a
+                network failure that waiting cannot fix, or reading stopped).
+        """
+        policy = self.retries
+        waits = policy.waits()
+        next(waits)
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                return send(request)
+            except RETRIED as exc:
+                if tries >= policy.max_tries or self.stopped.is_set():
+                    raise
+                if not is_retriable(exc):
+                    raise
+                try:
+                    wait = policy.jitter(waits.send(exc))
+                except StopIteration:  # the generator has no more waits
+                    raise exc from None
+                policy.noted({"exception": exc, "tries": tries, "wait": wait})
+                if wait > 0:
+                    self.clock.sleep(wait)
 
     def send(self, request: requests.PreparedRequest) -> Page:
-        """Send once and parse.
+        """Send once and judge the answer.
 
         Raises:
             FetchAbandonedError: Reading stopped; the page is not wanted.
             MalformedResponseError: A 200 whose body is not the envelope.
         """
-        stream = self.stream
-        stream.throttle.wait()
+        self.throttle.wait()
         if self.stopped.is_set():
             raise FetchAbandonedError
-        # Config numbers arrive as Decimal, which sockets refuse.
-        timeout = float(stream.config["request_timeout"])
-        deadline = time.monotonic() + timeout
-        response = stream.requests_session.send(
+        response = deadline.send(
+            self.session,
             request,
-            timeout=timeout,
-            allow_redirects=stream.allow_redirects,
-            stream=True,
+            timeout=self.timeout,
+            allow_redirects=self.allow_redirects,
         )
-        read_by(response, deadline, timeout)
-        self.log_duration(response)
-        stream.validate_response(response)
         try:
-            rows = stream.parse_response(response)
+            page = self.judge(response)
         except MalformedBodyError as exc:
             line = responses.request_line(request)
             raise MalformedResponseError(
                 responses.malformed_message(line, str(exc)), response
             ) from None
-        page = rows if isinstance(rows, Page) else Page(rows, None)
-        stream.update_sync_costs(request, response, self.context)
-        stream.throttle.succeeded()
+        self.throttle.succeeded()
         return page
 
-    def with_retries(
-        self, send: t.Callable[[requests.PreparedRequest], Page]
-    ) -> t.Callable[[requests.PreparedRequest], Page]:
-        """`send`, retried by the `backoff` library on the stream's hooks.
 
-        The library would sleep itself; the wait it is given is zero and the
-        stream's clock sleeps the real one, so tests need no sleeping. Made per
-        request: the wait in between belongs to that request alone.
-        """
-        stream = self.stream
-        wait = 0.0
-
-        def jitter(value: float) -> float:
-            nonlocal wait
-            wait = stream.backoff_jitter(value)
-            return 0.0
-
-        def on_backoff(details: t.Any) -> None:
-            stream.backoff_handler({**details, "wait": wait})
-            if wait > 0:
-                stream.clock.sleep(wait)
-
-        return backoff.on_exception(
-            stream.backoff_wait_generator,
-            (RetriableAPIError, *NETWORK_ERRORS),
-            max_tries=stream.backoff_max_tries,
-            giveup=lambda exc: self.stopped.is_set() or not is_retriable(exc),
-            jitter=jitter,
-            on_backoff=on_backoff,
-            # `backoff_handler` says it once, with the attempt count.
-            logger=None,
-        )(send)
-
-    def log_duration(self, response: requests.Response) -> None:
-        """The SDK's `http_request_duration` metric, unless the stream turns it off."""
-        stream = self.stream
-        if not stream.log_request_metrics:
-            return
-        tags: dict[str, t.Any] = {
-            metrics.Tag.STREAM: stream.name,
-            metrics.Tag.ENDPOINT: stream.path,
-            metrics.Tag.HTTP_STATUS_CODE: response.status_code,
-            metrics.Tag.STATUS: metrics.Status.SUCCEEDED
-            if response.ok
-            else metrics.Status.FAILED,
-        }
-        if self.context:
-            tags[metrics.Tag.CONTEXT] = self.context
-        metrics.log(
-            stream.metrics_logger,
-            metrics.Point(
-                "timer",
-                metric=metrics.Metric.HTTP_REQUEST_DURATION,
-                value=response.elapsed.total_seconds(),
-                tags=tags,
-            ),
-        )
-
-
-def read_by(response: requests.Response, deadline: float, timeout: float) -> None:
-    """Read the whole body before `deadline` (`time.monotonic`), or fail.
-
-    requests' `timeout` bounds each socket read, not the response: a body that
-    trickles a few bytes at a time would never time out. A timer shuts the
-    connection down at the deadline, which ends the read in progress.
-
-    Raises:
-        ResponseDeadlineError: The body was still arriving at the deadline
-            (retried like a timeout).
-    """
-    expired = threading.Event()
-
-    def cut() -> None:
-        expired.set()
-        connection = getattr(response.raw, "connection", None)
-        sock = getattr(connection, "sock", None)
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    timer = threading.Timer(max(0.0, deadline - time.monotonic()), cut)
-    timer.daemon = True
-    timer.start()
-    try:
-        response.content  # noqa: B018 (reads the body)
-    except (requests.exceptions.RequestException, OSError) as exc:
-        if not expired.is_set():
-            raise
-        msg = f"the response took longer than request_timeout ({timeout:g} s)"
-        raise ResponseDeadlineError(msg) from exc
-    finally:
-        timer.cancel()
-        timer.join()
+def duration(
+    logger: logging.Logger,
+    stream: str,
+    endpoint: str | None,
+    context: t.Mapping[str, t.Any] | None,
+    response: requests.Response,
+) -> None:
+    """Log the SDK's `http_request_duration` metric for one response."""
+    ok = metrics.Status.SUCCEEDED if response.ok else metrics.Status.FAILED
+    tags: dict[str, t.Any] = {
+        metrics.Tag.STREAM: stream,
+        metrics.Tag.ENDPOINT: endpoint,
+        metrics.Tag.HTTP_STATUS_CODE: response.status_code,
+        metrics.Tag.STATUS: ok,
+    }
+    if context:
+        tags[metrics.Tag.CONTEXT] = context
+    point = metrics.Point(
+        "timer",
+        metric=metrics.Metric.HTTP_REQUEST_DURATION,
+        value=response.elapsed.total_seconds(),
+        tags=tags,
+    )
+    metrics.log(logger, point)

@@ -40,14 +40,18 @@ class Run:
     _exit_code: int
     stdout: str
     stderr: str
-    checked: bool = False
+    exit_code_read: bool = False
 
     def __post_init__(self) -> None:
         _RUNS.append(self)
 
     @property
     def exit_code(self) -> int:
-        self.checked = True
+        """The exit code; reading it marks the run's exit code as read.
+
+        `_every_run_checks_its_exit_code` fails a test that never reads it.
+        """
+        self.exit_code_read = True
         return self._exit_code
 
     @property
@@ -78,7 +82,7 @@ def _every_run_checks_its_exit_code() -> Iterator[None]:
     even if every stream failed: such a test fails here instead."""
     _RUNS.clear()
     yield
-    unchecked = [run for run in _RUNS if not run.checked]
+    unchecked = [run for run in _RUNS if not run.exit_code_read]
     _RUNS.clear()
     assert not unchecked, "a test ran the tap without asserting its exit code"
 

@@ -27,6 +27,7 @@ and in another shell:
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import signal
 import socket
@@ -34,9 +35,10 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -315,10 +317,19 @@ class Response:
     #: Seconds between two `TRICKLE_BYTES` of the body (0: all at once), after
     #: the status and headers went out at once: a server that is slow, not down.
     trickle: float = 0.0
+    #: The status line and headers trickle too (the body then comes at once).
+    trickle_headers: bool = False
+    #: The trickle never ends: headers that never finish, or a body of spaces
+    #: (valid JSON padding) under a `Content-Length` it never reaches.
+    endless: bool = False
 
 
 #: Bytes of a trickling body sent at a time.
 TRICKLE_BYTES = 4
+
+
+#: The `Content-Length` of an endless body: more than any test waits for.
+ENDLESS_LENGTH = 1 << 40
 
 
 #: A response that is never sent: the server closes the connection instead.
@@ -844,10 +855,18 @@ def faults(*, every_429: int, retry_after: str, every_500: int) -> Hook:
     return hook
 
 
-def trickling(seconds: float, *, path: str = "/v1/calls", times: int = 0) -> Hook:
+def trickling(
+    seconds: float,
+    *,
+    path: str = "/v1/calls",
+    times: int = 0,
+    headers: bool = False,
+    endless: bool = False,
+) -> Hook:
     """A hook serving `path` as usual, its body a few bytes every `seconds`.
 
-    `times`: only that many requests trickle (0: every one).
+    `times`: only that many requests trickle (0: every one). `headers`: the
+    status line and headers trickle instead. `endless`: the trickle never ends.
     """
     trickled = 0
 
@@ -860,7 +879,14 @@ def trickling(seconds: float, *, path: str = "/v1/calls", times: int = 0) -> Hoo
             real = api.serve(seen)
         except Rejected as rejected:
             real = rejected.response
-        return Response(real.status, real.body, real.headers, trickle=seconds)
+        return Response(
+            real.status,
+            real.body,
+            real.headers,
+            trickle=seconds,
+            trickle_headers=headers,
+            endless=endless,
+        )
 
     return hook
 
@@ -910,18 +936,47 @@ class _Handler(BaseHTTPRequestHandler):
         body = (
             response.body.encode() if isinstance(response.body, str) else response.body
         )
+        if response.trickle_headers:
+            self.trickle_head(response, body)
+            return
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
+        length = ENDLESS_LENGTH if response.endless else len(body)
+        self.send_header("Content-Length", str(length))
         self.end_headers()
         if not response.trickle:
             self.wfile.write(body)
             return
+        self.trickle(
+            itertools.repeat(b" ") if response.endless else body, response.trickle
+        )
+
+    def trickle_head(self, response: Response, body: bytes) -> None:
+        """Status line and headers a few bytes at a time, then `body` at once."""
+        head = [f"HTTP/1.1 {response.status} {HTTPStatus(response.status).phrase}"]
+        head += [f"{name}: {value}" for name, value in response.headers.items()]
+        head.append(f"Content-Length: {len(body)}")
+        if response.endless:
+            # Headers that never end: the status line, then one more forever.
+            self.trickle(f"{head[0]}\r\n".encode(), response.trickle)
+            self.trickle(
+                itertools.cycle([b"X-Wa", b"it: ", b"1\r\n"]), response.trickle
+            )
+        self.trickle(("\r\n".join(head) + "\r\n\r\n").encode(), response.trickle)
+        self.wfile.write(body)
+
+    def trickle(self, data: bytes | Iterable[bytes], seconds: float) -> None:
+        """`data` (`TRICKLE_BYTES` a time, or piece by piece) every `seconds`."""
+        pieces = (
+            [data[at : at + TRICKLE_BYTES] for at in range(0, len(data), TRICKLE_BYTES)]
+            if isinstance(data, bytes)
+            else data
+        )
         self.wfile.flush()
-        for start in range(0, len(body), TRICKLE_BYTES):
-            time.sleep(response.trickle)
-            self.wfile.write(body[start : start + TRICKLE_BYTES])
+        for piece in pieces:
+            time.sleep(seconds)
+            self.wfile.write(piece)
             self.wfile.flush()
 
     def log_message(self, format: str, *args: Any) -> None:

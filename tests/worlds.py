@@ -285,11 +285,27 @@ def bookmark(state: dict[str, Any] | None) -> str | None:
     return str(value) if value else None
 
 
+def interrupted(state: dict[str, Any] | None) -> bool:
+    """Whether `state` is from a run whose calls sync had not finished.
+
+    The SDK's `starting_replication_value` stays in a stream's STATEs until
+    the stream's sync ends.
+    """
+    calls = (state or {}).get("bookmarks", {}).get("calls", {})
+    return "starting_replication_value" in calls
+
+
 def window_start(world: World, state: dict[str, Any] | None) -> datetime | None:
-    """The earliest call a run from `state` must deliver."""
+    """The earliest call a run from `state` must deliver.
+
+    The look-back before the bookmark after a finished run; from the bookmark
+    on after an interrupted one (the calls before it were delivered).
+    """
     mark = bookmark(state)
     if mark is None:
         return None
+    if interrupted(state):
+        return instant(mark)
     return instant(mark) - timedelta(days=world.lookback_days)
 
 

@@ -35,6 +35,8 @@ from contactship_orchestrate.meltano_output import (
     installation_problem,
     rows_loaded,
     tap_error,
+    tap_exit_code,
+    worth_retrying,
 )
 from contactship_orchestrate.organizations import (
     PROJECT,
@@ -52,8 +54,6 @@ WAREHOUSE = "postgres" if LOADER == "target-postgres" else "duckdb"
 CLIENT_LOAD_TAG = "contactship/client-load"
 LOADER_TAG = "contactship/loader"
 TICK_TAG = "contactship/tick"
-#: Failures a retry cannot fix.
-FINAL = ("rejected the API key", "invalid config", "is not set")
 # Like Meltano's and Dagster's (`home/dagster.yaml`): dbt reports nothing home,
 # neither for the manifest parsed below nor for the builds.
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
@@ -153,7 +153,7 @@ class MeltanoProject(dg.ConfigurableResource):  # type: ignore[type-arg]
             )
             raise dg.Failure(
                 description=f"{org.name}: {line}",
-                allow_retries=not any(final in line for final in FINAL),
+                allow_retries=worth_retrying(tap_exit_code(output)),
                 metadata={"exit code": done.returncode},
             )
         log.info(f"{org.name}: loaded in {time.monotonic() - started:.1f} s")

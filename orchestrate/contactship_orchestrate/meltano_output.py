@@ -14,8 +14,15 @@ from pathlib import Path
 
 TABLES = ("phone_numbers", "calls", "agents", "contacts", "whole_reads")
 TAP = "tap-contactship"
-#: Lines the tap ends a failed run with, as Meltano prints them.
-TAP_ERROR = re.compile(r"tap-contactship: error: (?P<line>.*?)(?:\s+cmd_type=\S+.*)?$")
+#: Lines the tap ends a failed run with, as Meltano prints them: under Meltano
+#: the tap adds its exit code (Meltano's own is 1 whatever the tap's).
+TAP_ERROR = re.compile(
+    r"tap-contactship: error: (?P<line>.*?)(?: \(exit code (?P<code>\d+)\))?"
+    r"(?:\s+cmd_type=\S+.*)?$"
+)
+#: The tap's exit codes for failures a retry cannot fix: a bad setting (78) and
+#: a rejected key (77), as `tap_contactship.errors.ExitCode` defines them.
+FINAL_EXIT_CODES = frozenset({77, 78})
 #: The tap's hint for a rejected key, which names the tap's own setting.
 KEY_HINT = re.compile(r"; check `api_key` \(.*\)$")
 _CONSOLE = re.compile(r"^\S+ \[\s*\w+\s*\] (?P<name>\S+) (?P<text>.*)$")
@@ -75,6 +82,23 @@ def tap_error(output: str) -> str | None:
         if found:
             return found["line"].strip()
     return None
+
+
+def tap_exit_code(output: str) -> int | None:
+    """The tap's exit code in Meltano's output, if its error line carries one."""
+    for text in output.splitlines():
+        found = TAP_ERROR.search(text)
+        if found:
+            return int(found["code"]) if found["code"] else None
+    return None
+
+
+def worth_retrying(tap_code: int | None) -> bool:
+    """Whether a failed run may succeed again: by the tap's exit code.
+
+    A loader's failure, or a run the tap did not fail with a code, is retried.
+    """
+    return tap_code not in FINAL_EXIT_CODES
 
 
 def for_client(line: str, key_env: str) -> str:

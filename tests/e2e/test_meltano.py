@@ -11,6 +11,8 @@ import re
 
 import pytest
 
+from contactship_orchestrate.meltano_output import tap_exit_code, worth_retrying
+from tap_contactship.errors import ExitCode
 from tests.conftest import emitted
 from tests.e2e.conftest import duckdb_rows, psql, run_script
 from tests.fake_contactship import DEFAULT_KEY
@@ -210,3 +212,6 @@ def test_under_meltano_the_true_reason_is_the_first_error(meltano, api):
     assert "Extractor failed" in errors[1]
     assert "unhandled error" not in output
     assert "Traceback" not in output
+    # Meltano exits 1 whatever the tap's code: the code rides on the tap's line.
+    assert tap_exit_code(output) == ExitCode.KEY_REJECTED
+    assert not worth_retrying(tap_exit_code(output))

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from tap_contactship.errors import ExitCode
 from tap_contactship.tap import TapContactship
 from tests.conftest import Run, run_cli, tap_config
 from tests.e2e.test_production import (
@@ -193,7 +194,7 @@ def load_a_run_that_dies_midway(
 ) -> None:
     api.hooks.append(fail_after_first_page)
     failed = extract()
-    assert failed.exit_code == 1
+    assert failed.exit_code == ExitCode.API_FAULT
     load(warehouse, failed)
 
 

@@ -18,6 +18,7 @@ import pytest
 from fsspec.core import url_to_fs
 
 from tap_contactship.batches import BatchFiles, Storage
+from tap_contactship.errors import ExitCode
 from tests.conftest import batch_config, sync, tap_config
 from tests.fake_contactship import FakeContactship, Response, Seen, json_response
 from tests.worlds import batch_rows
@@ -97,7 +98,7 @@ def test_a_failing_stream_announces_no_half_written_file_and_resumes(
 
     failed = sync(config, streams=STREAMS)
 
-    assert failed.exit_code == 1
+    assert failed.exit_code == ExitCode.API_FAULT
     errors = [line for line in failed.stderr.splitlines() if "error:" in line]
     assert len(errors) == 1, failed.stderr
     assert "400 Bad Request" in errors[0]
@@ -152,7 +153,7 @@ def test_parquet_is_refused_in_one_line(api, tmp_path):
 
     run = sync(config, streams=["phone_numbers"])
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.CONFIG
     assert run.stderr.strip().splitlines()[-1:] == [
         "tap-contactship: error: invalid config: `batch_config.encoding.format` must "
         "be `jsonl`: this tap writes JSONL batch files (target-snowflake loads no "

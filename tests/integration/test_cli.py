@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from tap_contactship.errors import ExitCode
 from tests.conftest import batch_config, emitted, run_cli, tap_config, unversioned
 from tests.fake_contactship import Response
 from tests.worlds import batch_rows
@@ -101,7 +102,7 @@ def test_connection_test_passes_and_fails(api, tmp_path):
     bad = run_cli(tap_config(api, api_key="wrong-key-123"), "--test", tmp_path=tmp_path)
 
     assert good.exit_code == 0, good.stderr
-    assert bad.exit_code == 1
+    assert bad.exit_code == ExitCode.KEY_REJECTED
     assert bad.stderr.strip().splitlines()[-1].startswith("tap-contactship: error:")
     assert "Traceback" not in bad.stderr
 
@@ -125,7 +126,7 @@ def test_key_never_in_output_even_at_debug_or_when_echoed(api, tmp_path, echo):
 
     assert ok.exit_code == 0
     assert "DEBUG" in ok.stderr, "the run was not at debug level"
-    assert rejected.exit_code == 1
+    assert rejected.exit_code == ExitCode.KEY_REJECTED
     for run in (ok, rejected):
         assert SECRET not in run.stdout
         assert SECRET not in run.stderr
@@ -141,7 +142,7 @@ def test_key_echoed_in_a_server_error_is_redacted(api, tmp_path, sleeps):
 
     run = sync(tap_config(api, api_key=SECRET))
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.API_FAULT
     assert SECRET not in run.stderr
     assert "***REDACTED***" in run.stderr
 
@@ -220,7 +221,7 @@ def test_a_stream_that_fails_never_activates_its_version(api, tmp_path, sleeps):
         streams=["phone_numbers"],
     )
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.API_FAULT
     assert len(run.records("phone_numbers")) == 201  # two pages of 101, 1 shared
     assert run.of_type("ACTIVATE_VERSION") == []
 

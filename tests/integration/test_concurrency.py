@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from tests.conftest import sync_numbers, tap_config
-from tests.fake_contactship import Response
 
 PATH = "/v1/phone-numbers"
 
@@ -50,31 +49,6 @@ def test_release_while_pages_are_in_flight_loses_and_repeats_nothing(api):
     ids = run.ids()
     assert len(ids) == len(set(ids))
     assert before - released <= set(ids)
-
-
-def test_a_429_mid_sync_is_waited_out_once_and_loses_nothing(api, sleeps):
-    api.seed_phone_numbers(1000)
-    api.latency = 0.005
-
-    def one_429(fake, seen):
-        if len(fake.requests) == 6:
-            return Response(429, b"slow down", {"Retry-After": "1"})
-        return None
-
-    api.hooks.append(one_429)
-    run = sync_numbers(tap_config(api, page_size=50, max_concurrent_requests=4))
-
-    assert run.exit_code == 0, run.stderr
-    assert run.ids() == [r["id"] for r in api.phone_numbers]
-    # The throttle served the pause (every waiting request sleeps until the
-    # same moment; the unit tests of Throttle and Fetcher show the sharing and
-    # the halved limit deterministically).
-    assert sleeps
-    assert set(sleeps) == {1.0}
-    assert (
-        "request failed with 429 Too Many Requests (attempt 1 of 5); retrying in 1.0 s"
-        in run.stderr
-    )
 
 
 def test_progress_lines_for_long_syncs(api):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tap_contactship.errors import ExitCode
 from tests.conftest import dotenv_in_reach, run_cli, sync_numbers, tap_config
 
 PATH = "/v1/phone-numbers"
@@ -45,7 +46,7 @@ def test_bad_setting_is_one_line_and_no_request(api, overrides, fragment):
 
     run = sync_numbers(config)
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.CONFIG
     assert "Traceback" not in run.stderr
     line = run.stderr.strip().splitlines()[-1]
     assert line.startswith("tap-contactship: error: invalid config: ")
@@ -55,7 +56,7 @@ def test_bad_setting_is_one_line_and_no_request(api, overrides, fragment):
 
 def test_several_problems_are_reported_together(api):
     run = sync_numbers(tap_config(api, page_size=0, phone_number_type="x"))
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.CONFIG
 
     line = run.stderr.strip().splitlines()[-1]
     assert "`page_size`" in line and "`phone_number_type`" in line
@@ -64,7 +65,7 @@ def test_several_problems_are_reported_together(api):
 def test_a_mistyped_key_is_not_echoed(api):
     run = sync_numbers(tap_config(api, api_key=987654321987))
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.CONFIG
     assert "`api_key` must be of type string" in run.stderr
     assert "987654321987" not in run.stderr + run.stdout
 
@@ -115,7 +116,7 @@ def test_missing_key_in_environment_is_one_line(tmp_path):
         None, "--config=ENV", tmp_path=tmp_path, env={"TAP_CONTACTSHIP_API_KEY": ""}
     )
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.CONFIG
     assert (
         run.stderr.strip()
         .splitlines()[-1]

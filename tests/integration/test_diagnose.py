@@ -9,12 +9,14 @@ the fake's organization.
 from __future__ import annotations
 
 import json
+import time
 import typing as t
 
 import pytest
 
+from tap_contactship.errors import ExitCode
 from tests.conftest import Run, free_port, run_cli, sync
-from tests.fake_contactship import PATHS, FakeContactship, Response
+from tests.fake_contactship import PATHS, FakeContactship, Response, trickling
 
 SECRET = "sk-live-7f3a9c1e5b2d4e6f"
 BUDGET = 20
@@ -281,12 +283,12 @@ def test_rate_limit_headers_and_one_429_are_reported(api, sleeps):
     assert sleeps.count(0.25) == len(api.requests) - 1  # spaced
 
 
-def test_a_rejected_key_is_one_line_and_exit_1(api):
+def test_a_rejected_key_is_one_line_and_its_exit_code(api):
     organization(api)
 
     run = sync({"api_key": "wrong-key-1234", "api_url": api.url}, "--diagnose")
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.KEY_REJECTED
     assert run.stderr.strip().splitlines() == [
         "tap-contactship: error: the Contactship API rejected the API key (401 "
         "Unauthorized); check `api_key` (env TAP_CONTACTSHIP_API_KEY with "
@@ -296,18 +298,22 @@ def test_a_rejected_key_is_one_line_and_exit_1(api):
 
 
 @pytest.mark.parametrize(
-    ("url", "says"),
+    ("url", "says", "code"),
     [
-        ("{api}/wrong", "failed with 404 Not Found"),
-        ("http://127.0.0.1:{port}", "no response from http://127.0.0.1:"),
+        ("{api}/wrong", "failed with 404 Not Found", ExitCode.API_FAULT),
+        (
+            "http://127.0.0.1:{port}",
+            "no response from http://127.0.0.1:",
+            ExitCode.UNREACHABLE,
+        ),
     ],
 )
-def test_no_answer_at_all_is_one_line_and_exit_1(api, url, says):
+def test_no_answer_at_all_is_one_line_and_its_exit_code(api, url, says, code):
     url = url.format(api=organization(api).url, port=free_port())
 
     run = sync({"api_key": SECRET, "api_url": url}, "--diagnose")
 
-    assert run.exit_code == 1
+    assert run.exit_code == code
     (line,) = run.stderr.strip().splitlines()
     assert line.startswith("tap-contactship: error: GET /")
     assert says in line and "check `api_url`" in line
@@ -318,7 +324,7 @@ def test_no_answer_at_all_is_one_line_and_exit_1(api, url, says):
 def test_a_missing_key_is_one_line_before_any_request(api):
     run = sync({"api_url": organization(api).url}, "--diagnose")
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.CONFIG
     assert run.stderr.startswith("tap-contactship: error: invalid config: ")
     assert "api_key" in run.stderr
     assert api.requests == []
@@ -327,7 +333,7 @@ def test_a_missing_key_is_one_line_before_any_request(api):
 def test_a_bad_format_is_one_line(api):
     run = diagnose(organization(api), "--format=yaml")
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.CONFIG
     assert run.stderr.startswith("tap-contactship: error: --diagnose: argument")
     assert len(run.stderr.strip().splitlines()) == 1
     assert api.requests == []
@@ -405,3 +411,21 @@ def test_help_lists_the_report(tmp_path):
     assert run.exit_code == 0
     assert "--diagnose" in run.stdout
     assert "without keys or personal data" in " ".join(run.stdout.split())
+
+
+def test_headers_that_never_end_are_cut_at_request_timeout(api, tmp_path):
+    organization(api).hooks.append(
+        trickling(0.2, path=PATHS["phone_numbers"], headers=True, endless=True)
+    )
+    config = {"api_key": SECRET, "api_url": api.url, "request_timeout": 1}
+
+    started = time.monotonic()
+    # The command in its own process: without a deadline it would never end.
+    run = run_cli(config, "--diagnose", tmp_path=tmp_path, timeout=90)
+
+    assert run.exit_code == 0, run.stderr
+    assert "| phone_numbers | failure: default page: no response |" in run.stderr
+    assert "| calls | transcripts | json, as requested |" in run.stderr
+    # Six requests cut at a second each, the rest answered and paced: ~30 s
+    # on a busy machine, a generous bound.
+    assert time.monotonic() - started < 90

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import email.utils
 import time
 
 import pytest
 import requests
 
+from tap_contactship.errors import ExitCode
 from tests.conftest import free_port, sync, sync_numbers, tap_config
 from tests.fake_contactship import FakeContactship, Response, json_response
 
@@ -18,8 +18,8 @@ def last_line(stderr: str) -> str:
     return stderr.strip().splitlines()[-1]
 
 
-def assert_one_clear_error(run, *fragments: str) -> str:
-    assert run.exit_code == 1
+def assert_one_clear_error(run, code: ExitCode, *fragments: str) -> str:
+    assert run.exit_code == code
     assert "Traceback" not in run.stderr
     line = last_line(run.stderr)
     assert line.startswith("tap-contactship: error: ")
@@ -36,7 +36,11 @@ def test_rejected_key_fails_at_once_naming_the_setting(api, sleeps, status):
     run = sync_numbers(tap_config(api))
 
     assert_one_clear_error(
-        run, "rejected the API key", "`api_key`", "TAP_CONTACTSHIP_API_KEY"
+        run,
+        ExitCode.KEY_REJECTED,
+        "rejected the API key",
+        "`api_key`",
+        "TAP_CONTACTSHIP_API_KEY",
     )
     assert len(api.data_requests(PATH)) == 1
     assert sleeps == []
@@ -46,7 +50,7 @@ def test_rejected_key_fails_at_once_naming_the_setting(api, sleeps, status):
 def test_wrong_key_against_the_server(api):
     run = sync_numbers(tap_config(api, api_key="not-the-key"))
 
-    assert_one_clear_error(run, "401")
+    assert_one_clear_error(run, ExitCode.KEY_REJECTED, "401")
     assert len(api.data_requests(PATH)) == 1
 
 
@@ -61,7 +65,7 @@ def test_client_errors_fail_at_once_with_status_path_and_message(
 
     run = sync_numbers(tap_config(api))
 
-    assert_one_clear_error(run, str(status), PATH, hint)
+    assert_one_clear_error(run, ExitCode.API_FAULT, str(status), PATH, hint)
     assert len(api.data_requests(PATH)) == 1
     assert sleeps == []
 
@@ -69,56 +73,9 @@ def test_client_errors_fail_at_once_with_status_path_and_message(
 def test_wrong_api_url_path_gives_404_hint(api):
     run = sync_numbers(tap_config(api, api_url=api.url + "/api"))
 
-    assert_one_clear_error(run, "404", "/api/v1/phone-numbers", "check `api_url`")
-
-
-def test_retry_after_seconds_is_honoured_exactly(api, sleeps):
-    api.seed_phone_numbers(5)
-    api.script = [
-        Response(429, b"slow down", {"Retry-After": "7"}),
-        Response(429, b"slow down", {"Retry-After": "2"}),
-    ]
-
-    run = sync_numbers(tap_config(api))
-
-    assert run.exit_code == 0, run.stderr
-    assert sleeps == [7.0, 2.0]
-    assert len(run.records()) == 5
-    assert "429" in run.stderr and "retrying in 7.0 s" in run.stderr
-
-
-def test_retry_after_http_date_is_honoured(api, sleeps):
-    api.seed_phone_numbers(5)
-    when = email.utils.formatdate(time.time() + 30, usegmt=True)
-    api.script = [Response(429, b"", {"Retry-After": when})]
-
-    run = sync_numbers(tap_config(api))
-
-    assert run.exit_code == 0, run.stderr
-    assert len(sleeps) == 1
-    assert 27 <= sleeps[0] <= 30
-
-
-def test_huge_retry_after_is_capped(api, sleeps):
-    api.seed_phone_numbers(5)
-    api.script = [Response(429, b"", {"Retry-After": "86400"})]
-
-    run = sync_numbers(tap_config(api))
-
-    assert run.exit_code == 0
-    assert sleeps == [300.0]
-
-
-def test_429_without_retry_after_backs_off_exponentially(api, sleeps):
-    api.seed_phone_numbers(5)
-    api.script = [Response(429, b"")] * 4
-
-    run = sync_numbers(tap_config(api))
-
-    assert run.exit_code == 0, run.stderr
-    assert len(sleeps) == 4
-    for attempt, wait in enumerate(sleeps):  # 0.25 s, 1 s, 4 s, 16 s, each jittered
-        assert 0.125 * 4**attempt - 0.01 <= wait <= 0.25 * 4**attempt + 0.01
+    assert_one_clear_error(
+        run, ExitCode.API_FAULT, "404", "/api/v1/phone-numbers", "check `api_url`"
+    )
 
 
 def test_server_errors_retry_then_succeed_without_losing_rows(api, sleeps):
@@ -142,7 +99,9 @@ def test_persistent_500_gives_up_after_max_retries_naming_the_status(api, sleeps
 
     run = sync_numbers(tap_config(api, max_retries=3))
 
-    assert_one_clear_error(run, "giving up after 3 attempts", "500", PATH)
+    assert_one_clear_error(
+        run, ExitCode.API_FAULT, "giving up after 3 attempts", "500", PATH
+    )
     assert len(api.data_requests(PATH)) == 3
     assert len(sleeps) == 2
 
@@ -165,7 +124,7 @@ def test_unusable_200_bodies_retry_then_fail_clearly(api, sleeps, body, why):
 
     run = sync_numbers(tap_config(api, max_retries=2))
 
-    assert_one_clear_error(run, "answered 200", why, PATH)
+    assert_one_clear_error(run, ExitCode.API_FAULT, "answered 200", why, PATH)
     assert len(api.data_requests(PATH)) == 2
     assert run.records() == []
 
@@ -190,7 +149,11 @@ def test_unreachable_api_fails_after_retries(sleeps, tmp_path):
     run = sync_numbers({"api_key": "k", "api_url": url, "max_retries": 2})
 
     assert_one_clear_error(
-        run, "could not get a response", "ConnectionError", "after 2 attempts"
+        run,
+        ExitCode.UNREACHABLE,
+        "could not get a response",
+        "ConnectionError",
+        "after 2 attempts",
     )
 
 
@@ -222,7 +185,9 @@ def test_persistent_timeouts_fail_with_advice(sleeps, requests_mock):
         {"api_key": "k", "api_url": "https://api.example.test", "max_retries": 4}
     )
 
-    assert_one_clear_error(run, "ReadTimeout", "after 4 attempts", "request_timeout")
+    assert_one_clear_error(
+        run, ExitCode.UNREACHABLE, "ReadTimeout", "after 4 attempts", "request_timeout"
+    )
     assert requests_mock.call_count == 4
 
 
@@ -232,7 +197,12 @@ def test_request_timeout_setting_reaches_requests(api):
 
     run = sync_numbers(tap_config(api, request_timeout=0.1, max_retries=1))
 
-    assert_one_clear_error(run, "ReadTimeout")
+    assert_one_clear_error(
+        run,
+        ExitCode.UNREACHABLE,
+        "ResponseDeadlineError",
+        "when `request_timeout` ran out",
+    )
 
 
 def test_redirects_are_refused_so_the_key_never_travels(api, sleeps):
@@ -244,7 +214,9 @@ def test_redirects_are_refused_so_the_key_never_travels(api, sleeps):
         run = sync_numbers(tap_config(api))
 
         assert elsewhere.requests == []
-    assert_one_clear_error(run, "was redirected (301)", "set `api_url`")
+    assert_one_clear_error(
+        run, ExitCode.API_FAULT, "was redirected (301)", "set `api_url`"
+    )
 
 
 def test_missing_count_does_not_cut_the_list_after_one_page(api):
@@ -263,4 +235,6 @@ def test_calls_out_of_order_fail_in_one_line(api):
 
     run = sync(tap_config(api), streams=["calls"])
 
-    assert_one_clear_error(run, "out of `created_at` order", "order=asc")
+    assert_one_clear_error(
+        run, ExitCode.API_FAULT, "out of `created_at` order", "order=asc"
+    )

@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from tap_contactship.errors import ExitCode
 from tests.conftest import sync_numbers, tap_config
 from tests.fake_contactship import FakeContactship, Seen
 
@@ -158,7 +159,7 @@ def test_api_ignoring_offset_fails_clearly_without_looping(api):
 
     run = sync_numbers(tap_config(api, page_size=100))
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.API_FAULT
     assert run.stderr.strip().splitlines()[-1].startswith("tap-contactship: error:")
     assert "ignore the `offset` parameter" in run.stderr
     # The first page, then at most the pages already fetched ahead of the check.

@@ -48,6 +48,7 @@ from tests.worlds import (
     check_records,
     check_requests,
     cut_after_state,
+    interrupted,
     seconds_apart,
     worlds,
 )
@@ -198,6 +199,70 @@ def test_cutting_stdout_after_any_state_and_resuming_delivers_the_rest(world, wh
         if stream == "contacts" and not world.contacts_paging:
             expected = set(list(after.rows[stream])[:100])
         assert set(warehouse.rows(stream)) == expected, stream
+
+
+@given(
+    worlds(misbehave=False),
+    st.lists(
+        st.tuples(st.integers(0, 1000), st.integers(0, 6), st.integers(0, 10**6)),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_resuming_again_and_again_while_calls_arrive_rereads_at_most_a_page(
+    world, cuts
+):
+    """After a finished run, runs cut after any STATE and resumed, any number
+    of times, while calls are created and changed: every call is delivered,
+    and a run that resumes an interrupted one re-emits only the calls created
+    at the instant its state names (at most a page), never the look-back."""
+    with served(world) as api:
+        config = world.config(api)
+        finished = sync(config)
+        assert finished.exit_code == 0, finished.stderr
+        state = finished.final_state()
+        delivered = set(finished.ids("calls"))
+        for which, new_calls, changed in cuts:
+            newest = max((instant(c["created_at"]) for c in api.calls), default=EPOCH)
+            for n in range(new_calls):
+                moment = newest + timedelta(seconds=n + 1)
+                api.calls.append(make_call(len(api.calls), created=moment))
+            if api.calls:
+                api.calls[changed % len(api.calls)]["call_status"] = "completed"
+            run = sync(config, state=state)
+            assert run.exit_code == 0, run.stderr
+            kept, cut = cut_after_state(run, which)
+            ids = [
+                m["record"]["id"]
+                for m in kept
+                if m["type"] == "RECORD" and m["stream"] == "calls"
+            ]
+            if interrupted(state):
+                check_rereads(api, state, ids, delivered, world.page_size)
+            delivered |= set(ids)
+            state = cut
+        last = sync(config, state=state)
+        assert last.exit_code == 0, last.stderr
+        if interrupted(state):
+            check_rereads(api, state, last.ids("calls"), delivered, world.page_size)
+        delivered |= set(last.ids("calls"))
+
+        assert delivered == {c["id"] for c in api.calls}
+
+
+def check_rereads(
+    api: FakeContactship, state: dict, ids: list[str], delivered: set, page: int
+) -> None:
+    """A resumed run re-emits only calls created when its state's bookmark says."""
+    again = {i for i in ids if i in delivered}
+    if bookmark(state) is None:  # cut before any call: nothing to re-read
+        assert not again
+        return
+    mark = instant(bookmark(state) or "")
+    created = {c["id"]: instant(c["created_at"]) for c in api.calls}
+    assert all(created[i] == mark for i in again), "re-read before the bookmark"
+    same_instant = sum(moment == mark for moment in created.values())
+    assert len(again) <= max(page, same_instant)
 
 
 @contextlib.contextmanager
@@ -455,7 +520,11 @@ class Organization(RuleBasedStateMachine):
 
 def window_start_of(state: dict | None, lookback_days: float) -> datetime | None:
     mark = bookmark(state)
-    return None if mark is None else instant(mark) - timedelta(days=lookback_days)
+    if mark is None:
+        return None
+    if interrupted(state):  # resumed where it stopped: no look-back
+        return instant(mark)
+    return instant(mark) - timedelta(days=lookback_days)
 
 
 Organization.TestCase.settings = settings(stateful_step_count=12)

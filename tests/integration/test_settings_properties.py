@@ -23,6 +23,7 @@ import jsonschema
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from tap_contactship.errors import ExitCode
 from tests.catalogs import catalog
 from tests.conftest import Run, batch_config, sync, tap_config, unversioned
 from tests.fake_contactship import FakeContactship
@@ -162,7 +163,7 @@ def check_rows_fit_their_schemas(result: Run) -> None:
 
 
 def check_one_line_before_any_request(result: Run, api: FakeContactship) -> None:
-    assert result.exit_code == 1
+    assert result.exit_code == ExitCode.CONFIG
     lines = result.stderr.strip().splitlines()
     errors = [line for line in lines if "error" in line.lower()]
     assert errors == lines[-1:], result.stderr

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
+import signal
+import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from tap_contactship.errors import ExitCode
 from tap_contactship.tap import TapContactship
 from tests.conftest import emitted, sync, tap_config, unversioned
-from tests.fake_contactship import Response
+from tests.fake_contactship import EPOCH, Response, make_call
 
 CALLS = "/v1/calls"
+LOOKBACK = {"calls_lookback_days": 3}
 
 
 def sync_calls(api, state=None, **settings):
@@ -30,7 +35,9 @@ def state_at(value: str) -> dict:
 
 
 def created(row) -> datetime:
-    return datetime.fromisoformat(row["created_at"].replace("Z", "+00:00"))
+    """A call's `created_at` (or a calls state's bookmark) as an instant."""
+    value = row.get("created_at") or row["replication_key_value"]
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def test_first_run_reads_every_call_in_order_and_bookmarks_the_last(api):
@@ -140,9 +147,11 @@ def test_interrupted_run_resumes_without_losing_calls(api, sleeps):
 
     broken = sync_calls(api, page_size=100, max_retries=2)
 
-    assert broken.exit_code == 1
+    assert broken.exit_code == ExitCode.API_FAULT
     assert len(broken.records("calls")) == 2201  # pages of 101 rows, overlapping by 1
     checkpoint = broken.final_state()  # a STATE is written every 1000 calls
+    # The SDK's marker says the run did not finish: the next one resumes.
+    assert "starting_replication_value" in checkpoint["bookmarks"]["calls"]
     assert bookmark_of(broken) == emitted(api.calls)[1999]["created_at"]
 
     api.hooks.clear()
@@ -151,9 +160,10 @@ def test_interrupted_run_resumes_without_losing_calls(api, sleeps):
     assert resumed.exit_code == 0, resumed.stderr
     delivered = set(broken.ids("calls")) | set(resumed.ids("calls"))
     assert delivered == {c["id"] for c in api.calls}
-    # It did not start over: 600 new calls plus one day of look-back, both ends
-    # inclusive (145 calls ten minutes apart).
-    assert len(resumed.records("calls")) == 600 + 145
+    # It continued where the broken run's last STATE was: the 600 calls after
+    # it and the one that STATE names, no look-back.
+    assert len(resumed.records("calls")) == 600 + 1
+    assert bookmark_of(resumed) == emitted(api.calls)[-1]["created_at"]
 
 
 def test_transcripts_are_requested_only_when_enabled(api):
@@ -208,41 +218,6 @@ def test_agents_count_envelope_is_paged(api):
     assert len(record["prompt"]) > 1000
 
 
-def test_contacts_with_working_paging_are_all_read(api, caplog):
-    api.seed(contacts=250)
-
-    run = sync(tap_config(api, page_size=100), streams=["contacts"])
-    assert run.exit_code == 0, run.stderr
-
-    assert unversioned(run.records("contacts")) == emitted(api.contacts)
-    assert "truncated" not in caplog.text
-    # Without a count, the end is a page holding nothing after its anchor.
-    assert len(api.data_requests("/v1/contacts")) == 4
-
-
-def test_contacts_ignoring_paging_warn_of_truncation_once(api, caplog):
-    api.seed(contacts=250)
-    api.contacts_paging = False
-
-    run = sync(tap_config(api, page_size=100), streams=["contacts"])
-
-    assert run.exit_code == 0, run.stderr
-    assert unversioned(run.records("contacts")) == emitted(api.contacts[:100])
-    assert "may be truncated at 100 rows" in caplog.text
-    assert len(api.data_requests("/v1/contacts")) == 2
-
-
-def test_small_contact_list_without_paging_is_complete_and_quiet(api, caplog):
-    api.seed(contacts=30)
-    api.contacts_paging = False
-
-    run = sync(tap_config(api, page_size=100), streams=["contacts"])
-    assert run.exit_code == 0, run.stderr
-
-    assert unversioned(run.records("contacts")) == emitted(api.contacts)
-    assert "truncated" not in caplog.text
-
-
 def test_contact_ids_are_opaque_strings(api):
     api.seed(contacts=2)
 
@@ -291,7 +266,7 @@ def test_a_garbled_timestamp_is_one_clear_error(api):
 
     run = sync_calls(api)
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.API_FAULT
     assert run.stderr.strip().splitlines()[-1] == (
         "tap-contactship: error: the API returned a `calls.created_at` that is not "
         f"a valid ISO 8601 timestamp in the row with id {api.calls[1]['id']!r}: "
@@ -304,7 +279,7 @@ def test_a_corrupt_bookmark_is_one_clear_error(api):
 
     run = sync_calls(api, state=state_at("not-a-date"))
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.CONFIG
     assert (
         "the state's `calls` bookmark is not a timestamp" in run.stderr.splitlines()[-1]
     )
@@ -334,7 +309,7 @@ def test_a_garbled_timestamp_in_another_field_names_it(api):
 
     run = sync_calls(api)
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.API_FAULT
     assert run.stderr.strip().splitlines()[-1] == (
         "tap-contactship: error: the API returned a `calls.finished_at` that is not "
         f"a valid ISO 8601 timestamp in the row with id {api.calls[1]['id']!r}: "
@@ -355,3 +330,57 @@ def test_every_column_has_a_type_and_every_object_lands_whole():
                 if "object" in part.get("type", []):
                     assert not part.get("properties"), (stream["tap_stream_id"], name)
                     assert part.get("additionalProperties") is True
+
+
+def test_a_sync_interrupted_every_5000_calls_finishes_rereading_one_call_a_resume(
+    api, sleeps
+):
+    """Issue #30, case 1: the look-back (3 days, 8,640 calls here) is longer
+    than what a run gets through before SIGTERM (4,500 calls past where it
+    starts); each resumed run must still get further than the one before."""
+    api.calls = [
+        make_call(n, created=EPOCH + timedelta(seconds=30 * n)) for n in range(12_000)
+    ]
+    # The last finished run stopped at call 8,000: its look-back reaches back
+    # to the first call, so 12,000 calls remain to read.
+    state = state_at(emitted(api.calls)[8_000]["created_at"])
+    main_thread = threading.main_thread().ident
+    assert main_thread is not None
+    start = EPOCH
+    skipped: dict[tuple[str, datetime], int] = {}
+
+    def terminate_4500_calls_past_the_start(fake, seen):
+        if seen.path != CALLS:
+            return
+        # `date_from` is a day: the calls before the run's start that it
+        # brings are read (and dropped) first.
+        day = seen.params["date_from"]
+        if (day, start) not in skipped:
+            since = datetime.fromisoformat(day).replace(tzinfo=timezone.utc)
+            skipped[day, start] = sum(since <= created(c) < start for c in fake.calls)
+        if int(seen.params["offset"]) == skipped[day, start] + 4_500:
+            signal.pthread_kill(main_thread, signal.SIGTERM)
+
+    api.hooks.append(terminate_4500_calls_past_the_start)
+    runs: list = []
+    while len(runs) < 10:
+        bookmark = created(state["bookmarks"]["calls"])
+        resumed = "starting_replication_value" in state["bookmarks"]["calls"]
+        start = bookmark if resumed else bookmark - timedelta(days=3)
+        run = sync_calls(
+            api, state=state, page_size=100, max_concurrent_requests=1, **LOOKBACK
+        )
+        runs.append(run)
+        state = run.final_state()
+        if run.exit_code == 0:
+            break
+        assert run.exit_code == 143, run.stderr
+        assert len(run.records("calls")) <= 5_000
+
+    assert runs[-1].exit_code == 0, f"not finished after {len(runs)} runs"
+    delivered = [set(run.ids("calls")) for run in runs]
+    assert set().union(*delivered) == {c["id"] for c in api.calls}
+    for before, after in itertools.pairwise(delivered):
+        # The call the interrupted run's last STATE names, and no other.
+        assert len(before & after) == 1
+    assert bookmark_of(runs[-1]) == emitted(api.calls)[-1]["created_at"]

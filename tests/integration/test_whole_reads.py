@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from tests.conftest import batch_config, run_cli, sync, tap_config
-from tests.fake_contactship import Response, make_contact
+from tests.fake_contactship import Response
 from tests.worlds import batch_rows
 
 FULL_TABLE = ("agents", "contacts", "phone_numbers")
@@ -74,33 +74,6 @@ def test_a_run_that_fails_reports_no_whole_read_at_all(api):
     assert run.exit_code != 0
     assert run.records("agents") and run.records("contacts")
     assert run.records("whole_reads") == []
-
-
-def test_a_cut_contacts_list_is_not_a_whole_read(api):
-    seeded(api)
-    api.contacts = [make_contact(n) for n in range(150)]
-    api.contacts_paging = False  # every offset answers the first 100
-
-    run = sync(tap_config(api))
-
-    assert run.exit_code == 0, run.stderr
-    assert "the list may be truncated" in run.stderr
-    assert len(run.records("contacts")) == 100
-    assert [r["stream"] for r in run.records("whole_reads")] == [
-        "agents",
-        "phone_numbers",
-    ]
-
-
-def test_a_short_contacts_list_without_paging_is_a_whole_read(api):
-    seeded(api)
-    api.contacts_paging = False
-
-    run = sync(tap_config(api))
-
-    assert run.exit_code == 0, run.stderr
-    reads = {r["stream"]: r["row_count"] for r in run.records("whole_reads")}
-    assert reads == {"agents": 3, "contacts": 4, "phone_numbers": 7}
 
 
 def test_batch_mode_reports_whole_reads_as_records_and_versions_its_rows(

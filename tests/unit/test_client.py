@@ -15,7 +15,6 @@ from tap_contactship.errors import APIError, FetchAbandonedError
 from tap_contactship.responses import Page, request_line
 from tap_contactship.streams import PhoneNumbersStream
 from tap_contactship.tap import TapContactship
-from tap_contactship.transport import PageClient
 from tests.conftest import FakeClock
 
 URL = "https://api.example.test/v1/phone-numbers"
@@ -206,6 +205,9 @@ def test_a_page_nobody_wants_any_more_is_not_requested(requests_mock):
     stopped.set()
     prepared = requests.Request("GET", URL).prepare()
 
+    client = stream().read_list(None).client
+    client.stopped = stopped
+
     with pytest.raises(FetchAbandonedError):
-        PageClient(stream(), None, stopped).send(prepared)
+        client.send(prepared)
     assert requests_mock.call_count == 0

@@ -6,6 +6,8 @@ target-postgres` (console format), and in its key=value format.
 
 from __future__ import annotations
 
+import pytest
+
 from contactship_orchestrate.meltano_output import (
     failure_cause,
     find_meltano,
@@ -13,7 +15,10 @@ from contactship_orchestrate.meltano_output import (
     installation_problem,
     rows_loaded,
     tap_error,
+    tap_exit_code,
+    worth_retrying,
 )
+from tap_contactship.errors import ExitCode
 
 AT = "2026-12-03T14:04:44.575776Z"
 TAIL = " cmd_type=elb consumer=False job_name=dev:tap-contactship-to-target-postgres"
@@ -175,3 +180,27 @@ def test_meltano_is_the_project_s_own_else_the_one_on_path(tmp_path, monkeypatch
     own.parent.mkdir(parents=True)
     own.touch(mode=0o755)
     assert find_meltano(tmp_path) == own
+
+
+@pytest.mark.parametrize("tail", ["", TAIL])
+@pytest.mark.parametrize("code", list(ExitCode))
+def test_the_tap_s_exit_code_rides_on_its_line(code, tail):
+    line = f"tap-contactship: error: {REJECTED} (exit code {int(code)})"
+    output = f"{AT} [error    ] tap-contactship {line}{tail}\n{AT} [error    ] meltano"
+
+    assert tap_error(output) == REJECTED
+    assert tap_exit_code(output) == code
+
+
+@pytest.mark.parametrize("code", list(ExitCode))
+def test_only_a_bad_setting_or_a_rejected_key_is_not_retried(code):
+    final = code in {ExitCode.CONFIG, ExitCode.KEY_REJECTED}
+
+    assert worth_retrying(int(code)) is not final
+
+
+def test_a_failure_without_the_tap_s_code_is_retried():
+    output = f"{AT} [error    ] meltano      Loader failed"
+
+    assert tap_exit_code(output) is None
+    assert worth_retrying(tap_exit_code(output))

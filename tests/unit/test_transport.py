@@ -1,4 +1,4 @@
-"""One page request: retried by the `backoff` library on the stream's hooks."""
+"""One page request: retried as the stream's backoff hooks say, on its clock."""
 
 from __future__ import annotations
 
@@ -44,9 +44,11 @@ class Hooked(PhoneNumbersStream):
 
     @staticmethod
     def backoffs_of(pages: PageClient) -> list[dict[str, object]]:
-        stream = pages.stream
-        assert isinstance(stream, Hooked)
-        return stream.backoffs
+        return STREAMS[pages]
+
+
+#: The stream each client was built from.
+STREAMS: dict[PageClient, list[dict[str, object]]] = {}
 
 
 def client(
@@ -59,7 +61,10 @@ def client(
         setattr(stream, name, value)
     fake = FakeClock()
     stream.clock = fake.clock
-    return PageClient(stream, None, stop or threading.Event()), fake
+    pages = stream.read_list(None).client
+    pages.stopped = stop or threading.Event()
+    STREAMS[pages] = stream.backoffs
+    return pages, fake
 
 
 def test_retries_until_success_sleeping_each_wait_once():
@@ -72,7 +77,7 @@ def test_retries_until_success_sleeping_each_wait_once():
 
     pages, fake = client(jitter=staticmethod(lambda value: value * 10))
 
-    assert pages.with_retries(send)(REQUEST) is PAGE
+    assert pages.with_retries(send, REQUEST) is PAGE
     assert fake.slept == [10.0, 20.0]
     backoffs = Hooked.backoffs_of(pages)
     assert [b["tries"] for b in backoffs] == [1, 2]
@@ -89,7 +94,7 @@ def test_gives_up_after_max_tries_with_the_last_failure():
     pages, fake = client(tries=3)
 
     with pytest.raises(RetriableAPIError, match="500 #3"):
-        pages.with_retries(send)(REQUEST)
+        pages.with_retries(send, REQUEST)
     assert len(calls) == 3
     assert fake.slept == [1.0, 2.0]
 
@@ -101,7 +106,7 @@ def test_what_is_not_retriable_fails_at_once():
     pages, fake = client()
 
     with pytest.raises(FatalAPIError):
-        pages.with_retries(send)(REQUEST)
+        pages.with_retries(send, REQUEST)
     assert fake.slept == []
 
 
@@ -115,7 +120,7 @@ def test_an_abandoned_fetch_is_never_retried():
     pages, _ = client()
 
     with pytest.raises(FetchAbandonedError):
-        pages.with_retries(send)(REQUEST)
+        pages.with_retries(send, REQUEST)
     assert calls == [1]
 
 
@@ -131,6 +136,6 @@ def test_a_stopped_fetch_is_not_retried():
     pages, fake = client(stop)
 
     with pytest.raises(RetriableAPIError):
-        pages.with_retries(send)(REQUEST)
+        pages.with_retries(send, REQUEST)
     assert calls == [1]
     assert fake.slept == []

@@ -29,26 +29,6 @@ def kinds_of(run, stream: str) -> list[str]:
     ]
 
 
-def test_a_cut_contacts_list_is_never_retired_by_the_streams_around_it(api):
-    api.seed_phone_numbers(30)
-    api.seed(calls=40, agents=3, contacts=150)
-    api.contacts_paging = False  # as documented: no paging, at most 100 rows
-
-    run = sync(tap_config(api, emit_activate_version_messages=True), streams=STREAMS)
-
-    assert run.exit_code == 0, run.stderr
-    activated = [m["stream"] for m in run.of_type("ACTIVATE_VERSION")]
-    assert sorted(activated) == ["agents", "phone_numbers"]
-    assert "contacts: the list may be incomplete" in run.stderr
-    for stream in activated:
-        kinds = kinds_of(run, stream)
-        last_record = len(kinds) - 1 - kinds[::-1].index("RECORD")
-        assert kinds[last_record + 1 : last_record + 3] == [
-            "ACTIVATE_VERSION",
-            "STATE",
-        ], stream
-
-
 @pytest.mark.parametrize("lookback_days", [0, 3])
 def test_millisecond_timestamps_keep_incremental_calls_running(api, lookback_days):
     api.seed_phone_numbers(5)

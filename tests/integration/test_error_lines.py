@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tap_contactship.errors import ExitCode
 from tests.catalogs import catalog
 from tests.conftest import (
     TAP_EXECUTABLE,
@@ -60,7 +61,7 @@ def test_a_failed_sync_logs_only_the_true_error(api, tmp_path):
 
     run = run_cli(tap_config(api), tmp_path=tmp_path)
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.KEY_REJECTED
     assert error_line(run).startswith("the Contactship API rejected the API key (401")
     assert "unhandled error" not in run.stderr
 
@@ -91,7 +92,7 @@ def test_unreadable_files_are_named(api, tmp_path, args, expected):
 
     run = run_cli(None, *args, tmp_path=tmp_path)
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.CONFIG
     assert expected.replace("{bad}", str(bad)) in error_line(run)
     assert api.requests == []
 
@@ -105,7 +106,7 @@ def test_env_config_with_a_value_of_the_wrong_type(api, tmp_path):
 
     run = run_cli(None, "--config=ENV", tmp_path=tmp_path, env=env)
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.CONFIG
     assert (
         error_line(run)
         == "invalid config: TAP_CONTACTSHIP_PAGE_SIZE must be a valid integer"
@@ -115,7 +116,7 @@ def test_env_config_with_a_value_of_the_wrong_type(api, tmp_path):
 def test_no_arguments_says_that_no_config_was_given(tmp_path):
     run = run_cli(None, tmp_path=tmp_path, env={"TAP_CONTACTSHIP_API_KEY": "unused"})
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.CONFIG
     assert "no --config was given" in error_line(run)
 
 
@@ -129,7 +130,7 @@ def test_the_missing_key_hint_names_what_works(api, tmp_path):
         env={"TAP_CONTACTSHIP_API_URL": api.url},
     )
 
-    assert in_file.exit_code == in_env.exit_code == 1
+    assert in_file.exit_code == in_env.exit_code == ExitCode.CONFIG
     assert (
         "add it to the --config file (TAP_CONTACTSHIP_API_KEY is only read with --config=ENV)"
         in error_line(in_file)
@@ -157,7 +158,7 @@ def test_unknown_settings_are_warned_with_a_did_you_mean(api, tmp_path):
 def test_a_misspelt_key_setting_is_named_in_the_error(tmp_path):
     run = run_cli({"apikey": "k" * 10}, tmp_path=tmp_path)
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.CONFIG
     assert error_line(run) == (
         "invalid config: `api_key` is required: the config has `apikey`; did you "
         "mean `api_key`?"
@@ -179,7 +180,7 @@ def test_a_host_that_does_not_resolve_fails_at_once_naming_the_cause(tmp_path):
         {"api_key": "k" * 8, "api_url": "https://nohost.invalid"}, tmp_path=tmp_path
     )
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.UNREACHABLE
     line = error_line(run)
     assert "the host name does not resolve" in line
     assert "attempts" not in line
@@ -193,7 +194,7 @@ def test_a_refused_port_is_retried_and_named(tmp_path):
         {"api_key": "k" * 8, "api_url": url, "max_retries": 2}, tmp_path=tmp_path
     )
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.UNREACHABLE
     line = error_line(run)
     assert "after 2 attempts" in line
     assert "connection was refused" in line
@@ -204,7 +205,7 @@ def test_https_against_a_plain_http_server_names_tls(api, tmp_path):
 
     run = run_cli({"api_key": "test-key", "api_url": url}, tmp_path=tmp_path)
 
-    assert run.exit_code == 1
+    assert run.exit_code == ExitCode.UNREACHABLE
     assert "TLS handshake failed (wrong version number" in error_line(run)
 
 
