@@ -183,6 +183,16 @@ class ContactshipStream(ContactshipHooks):
     ) -> Iterator[tuple[t.Any, list[str]]]:
         """Write the pages to JSONL batch files (see batches.py)."""
         self.withheld(BATCH_MODE)
+        # The SDK marks a sync in progress in its record loop only; an
+        # interrupted BATCH sync must be told apart from a finished one as well,
+        # or the next run reads the whole look-back again (calls_window.py).
+        self.state_manager.write_starting_replication_value(
+            context,
+            self.replication_method,
+            self.replication_key,
+            dict(self.config),
+            self.compare_start_date,
+        )
         files = batches.BatchFiles(batch_config, f"{self.tap_name}--{self.name}")
         # The tap refuses BATCH mode with more than one map per stream.
         mapped = batches.MappedRows(self.stream_maps[0], self.post_process, context)

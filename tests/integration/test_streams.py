@@ -11,8 +11,9 @@ import pytest
 
 from tap_contactship.errors import ExitCode
 from tap_contactship.tap import TapContactship
-from tests.conftest import emitted, sync, tap_config, unversioned
+from tests.conftest import batch_config, emitted, sync, tap_config, unversioned
 from tests.fake_contactship import EPOCH, Response, make_call
+from tests.worlds import batch_rows
 
 CALLS = "/v1/calls"
 LOOKBACK = {"calls_lookback_days": 3}
@@ -332,12 +333,27 @@ def test_every_column_has_a_type_and_every_object_lands_whole():
                     assert part.get("additionalProperties") is True
 
 
+def delivered_calls(run, *, batch: bool) -> list[str]:
+    """The ids of the calls a run handed over, in RECORD or in BATCH messages."""
+    if not batch:
+        return run.ids("calls")
+    return [
+        row["id"]
+        for message in run.of_type("BATCH")
+        if message["stream"] == "calls"
+        for row in batch_rows(message)
+    ]
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["RECORD", "BATCH"])
 def test_a_sync_interrupted_every_5000_calls_finishes_rereading_one_call_a_resume(
-    api, sleeps
+    api, sleeps, tmp_path, batch
 ):
     """Issue #30, case 1: the look-back (3 days, 8,640 calls here) is longer
     than what a run gets through before SIGTERM (4,500 calls past where it
-    starts); each resumed run must still get further than the one before."""
+    starts); each resumed run must still get further than the one before.
+    In BATCH mode a run hands over whole files of 1,000 calls only."""
+    batching = {"batch_config": batch_config(tmp_path, size=1_000)} if batch else {}
     api.calls = [
         make_call(n, created=EPOCH + timedelta(seconds=30 * n)) for n in range(12_000)
     ]
@@ -368,17 +384,22 @@ def test_a_sync_interrupted_every_5000_calls_finishes_rereading_one_call_a_resum
         resumed = "starting_replication_value" in state["bookmarks"]["calls"]
         start = bookmark if resumed else bookmark - timedelta(days=3)
         run = sync_calls(
-            api, state=state, page_size=100, max_concurrent_requests=1, **LOOKBACK
+            api,
+            state=state,
+            page_size=100,
+            max_concurrent_requests=1,
+            **LOOKBACK,
+            **batching,
         )
         runs.append(run)
         state = run.final_state()
         if run.exit_code == 0:
             break
         assert run.exit_code == 143, run.stderr
-        assert len(run.records("calls")) <= 5_000
+        assert 0 < len(delivered_calls(run, batch=batch)) <= 5_000
 
     assert runs[-1].exit_code == 0, f"not finished after {len(runs)} runs"
-    delivered = [set(run.ids("calls")) for run in runs]
+    delivered = [set(delivered_calls(run, batch=batch)) for run in runs]
     assert set().union(*delivered) == {c["id"] for c in api.calls}
     for before, after in itertools.pairwise(delivered):
         # The call the interrupted run's last STATE names, and no other.
