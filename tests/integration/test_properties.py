@@ -65,7 +65,7 @@ def served(world: World) -> Iterator[FakeContactship]:
         yield api
 
 
-def run_checked(
+def run_asserting_every_invariant(
     api: FakeContactship, world: World, state: dict | None = None
 ) -> tuple[Run, Snapshot, Snapshot]:
     before = Snapshot.of(api)
@@ -157,7 +157,7 @@ def run_checked(
 )
 def test_every_world_is_read_exactly_once_within_the_request_bound(world):
     with served(world) as api:
-        _, before, after = run_checked(api, world)
+        _, before, after = run_asserting_every_invariant(api, world)
         check_requests(api, world, before, after)
 
 
@@ -166,7 +166,7 @@ def test_a_later_run_reads_the_look_back_and_new_calls_with_current_values(
     world, new_calls, changed
 ):
     with served(world) as api:
-        first, _, _ = run_checked(api, world)
+        first, _, _ = run_asserting_every_invariant(api, world)
         latest = max((instant(c["created_at"]) for c in api.calls), default=None)
         for n in range(new_calls):
             moment = (latest or instant("2026-01-01T00:00:00Z")) + timedelta(
@@ -175,7 +175,9 @@ def test_a_later_run_reads_the_look_back_and_new_calls_with_current_values(
             api.calls.append(make_call(len(api.calls), created=moment))
         if api.calls:
             api.calls[changed % len(api.calls)]["call_status"] = "completed"
-        second, _, after = run_checked(api, world, state=first.final_state())
+        second, _, after = run_asserting_every_invariant(
+            api, world, state=first.final_state()
+        )
 
     # Current values for every call in the window the second run re-read.
     delivered = {row["id"]: row for row in second.records("calls")}
@@ -187,11 +189,11 @@ def test_a_later_run_reads_the_look_back_and_new_calls_with_current_values(
 @given(worlds(misbehave=False), st.integers(0, 1000))
 def test_cutting_stdout_after_any_state_and_resuming_delivers_the_rest(world, which):
     with served(world) as api:
-        first, _, _ = run_checked(api, world)
+        first, _, _ = run_asserting_every_invariant(api, world)
         kept, state = cut_after_state(first, which)
         warehouse = Warehouse()
         warehouse.load(kept, run=1)
-        resumed, _, after = run_checked(api, world, state=state)
+        resumed, _, after = run_asserting_every_invariant(api, world, state=state)
         warehouse.load(resumed.messages, run=2)
 
     for stream in STREAMS:
@@ -288,7 +290,7 @@ def batches(run: Run) -> dict[str, list[list[dict]]]:
 )
 def test_batch_files_hold_the_record_output_row_for_row(world, compression, size):
     with served(world) as api:
-        records, _, _ = run_checked(api, world)
+        records, _, _ = run_asserting_every_invariant(api, world)
     with served(world) as api, batch_mode(compression, size) as (setting, folder):
         run = sync(world.config(api, **setting))
         check_one_line_or_success(run)
