@@ -40,6 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from orchestrate_scale import write_organizations  # noqa: E402
+
 from tests.e2e.conftest import local_postgres, postgres_bindir, psql  # noqa: E402
 from tests.fake_contactship import FakeContactship  # noqa: E402
 
@@ -88,22 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             api.seed_phone_numbers(50)
             api.seed(calls=args.calls, agents=3, contacts=40)
             apis[name] = api
-        organizations = work / "organizations.yml"
-        organizations.write_text(
-            json.dumps(
-                {
-                    "organizations": [
-                        {
-                            "name": name,
-                            "schema": f"contactship_{name}",
-                            "key_env": f"KEY_{name.upper()}",
-                            "api_url": api.url,
-                        }
-                        for name, api in apis.items()
-                    ]
-                }
-            )
-        )
+        organizations = write_organizations(work, apis)
         env = {
             **{
                 k: v

@@ -104,17 +104,8 @@ def at_scale(clients: int, calls: int, bindir: Path) -> int:
     return 1 if problems else 0
 
 
-def environment(
-    work: Path,
-    server: dict[str, str],
-    apis: dict[str, FakeContactship],
-    bad: set[str],
-) -> dict[str, str]:
-    """Dagster's home, the organizations file and every variable a run reads."""
-    home = work / "home"
-    home.mkdir()
-    own = (ROOT / "orchestrate/home/dagster.yaml").read_text()
-    (home / "dagster.yaml").write_text(own + STORAGE.format(**server))
+def write_organizations(work: Path, apis: dict[str, FakeContactship]) -> Path:
+    """The code location's organizations file: one fake API a client."""
     organizations = work / "organizations.yml"
     organizations.write_text(
         json.dumps(
@@ -131,6 +122,21 @@ def environment(
             }
         )
     )
+    return organizations
+
+
+def environment(
+    work: Path,
+    server: dict[str, str],
+    apis: dict[str, FakeContactship],
+    bad: set[str],
+) -> dict[str, str]:
+    """Dagster's home, the organizations file and every variable a run reads."""
+    home = work / "home"
+    home.mkdir()
+    own = (ROOT / "orchestrate/home/dagster.yaml").read_text()
+    (home / "dagster.yaml").write_text(own + STORAGE.format(**server))
+    organizations = write_organizations(work, apis)
     keys = {
         f"KEY_{name.upper()}": f"{name}-{'wrong' if name in bad else 'key'}"
         for name in apis

@@ -82,7 +82,7 @@ class WatchedHTTPConnection(urllib3.connection.HTTPConnection):
     """A connection whose socket the running response's deadline can shut."""
 
     def connect(self) -> None:
-        """Connect, then be watched."""
+        """Connect (and shake hands, over TLS), then be watched."""
         super().connect()
         watched(self.sock)
 
@@ -92,18 +92,8 @@ class WatchedHTTPConnection(urllib3.connection.HTTPConnection):
         super().request(*args, **kwargs)
 
 
-class WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
-    """`WatchedHTTPConnection` over TLS."""
-
-    def connect(self) -> None:
-        """Connect and shake hands, then be watched."""
-        super().connect()
-        watched(self.sock)
-
-    def request(self, *args: t.Any, **kwargs: t.Any) -> None:
-        """Send on a kept-alive socket, watched from now on."""
-        watched(self.sock)
-        super().request(*args, **kwargs)
+class WatchedHTTPSConnection(WatchedHTTPConnection, urllib3.connection.HTTPSConnection):
+    """`WatchedHTTPConnection` over TLS: its `super().connect()` is the TLS one."""
 
 
 class WatchedHTTPPool(urllib3.connectionpool.HTTPConnectionPool):
